@@ -1,0 +1,4 @@
+"""Helpers shared by the training scripts (checkpoints, safe saving)."""
+from .checkpoints import atomic_output_dir, last_checkpoint
+
+__all__ = ["atomic_output_dir", "last_checkpoint"]
