@@ -1,0 +1,154 @@
+"""Benchmark PETER and PETER+ against non-neural baselines on the test split of a review dataset.
+
+    python scripts/benchmark_explainer.py --data_file ../shared/data/amazon-musical-instruments/reviews_Musical_Instruments_5.json.gz \
+        --output benchmark_explainer.json [--quick]
+    python scripts/benchmark_explainer.py --output synthetic.json --quick        # SYNTHETIC reviews
+    accelerate launch scripts/benchmark_explainer.py --data_file FILE --output FILE.json
+    python scripts/benchmark_explainer.py config.yaml                          # the same arguments as YAML keys
+
+Reports `rmse, mae, bleu1, bleu4, rouge1, rouge2, rougeL, usr, div, fcr, fmr` on the test split for
+`peter` (user + item prefix), `peter_plus` (+ the test record's feature as input), `item_retrieval` (per
+test pair, the training explanation of the same item closest in TF-IDF to the user's own training
+explanations), `mean_rating` (the training mean) and `bias_rating` (mean + user and item biases).
+Both models train with `transformers.Trainer` (best validation loss kept); `--quick` uses a small model
+and few epochs so that it finishes in minutes on 2 CPU cores.
+"""
+import json
+import logging
+import shlex
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Optional
+
+import transformers
+from accelerate import PartialState
+from transformers import HfArgumentParser, set_seed
+
+from recexplain.training.explainer import (
+    ExplainerModelArguments,
+    ExplainerTrainingArguments,
+    ExplanationDataArguments,
+    build_explainer,
+    prepare_explanation_data,
+    train_explainer,
+)
+from recexplain.training.explainer_baselines import bias_rating, item_retrieval, mean_rating
+from recexplain.training.explainer_evaluation import explanation_scores, generate_explanations
+
+logger = logging.getLogger("benchmark_explainer")
+METRICS = ("rmse", "mae", "bleu1", "bleu4", "rouge1", "rouge2", "rougeL", "usr", "div", "fcr", "fmr")
+QUICK = {"hidden_size": 128, "intermediate_size": 512, "num_train_epochs": 6}
+
+
+@dataclass
+class BenchmarkArguments:
+    """Benchmark settings; model sizes come from the model arguments (PETER's by default)."""
+
+    output: str = field(default="benchmark_explainer.json", metadata={"help": "JSON file for the results"})
+    quick: bool = field(default=False, metadata={"help": f"small and short: {QUICK}"})
+    models: str = field(default="peter,peter_plus", metadata={"help": "comma-separated model types to train"})
+    work_dir: Optional[str] = field(default=None, metadata={"help": "checkpoint folder (default: a temporary one)"})
+    num_train_epochs: float = field(default=20.0, metadata={"help": "epochs per model (best validation loss kept)"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate"})
+    batch_size: int = field(default=128, metadata={"help": "training batch size"})
+    seed: int = field(default=42, metadata={"help": "training seed"})
+    num_samples: int = field(default=10, metadata={"help": "test explanations stored next to the real ones"})
+
+
+def parse_args():
+    parser = HfArgumentParser((BenchmarkArguments, ExplanationDataArguments, ExplainerModelArguments))
+    if len(sys.argv) == 2 and sys.argv[1].endswith((".yaml", ".yml")):
+        return parser.parse_yaml_file(sys.argv[1])
+    return parser.parse_args_into_dataclasses()
+
+
+def train_and_score(bench, model_args, splits, tokenizer, tokenized, work_dir):
+    """Train one explainer on the split and score it on the test records."""
+    training_args = ExplainerTrainingArguments(
+        output_dir=str(Path(work_dir) / model_args.model_type), num_train_epochs=bench.num_train_epochs,
+        learning_rate=bench.learning_rate, per_device_train_batch_size=bench.batch_size, seed=bench.seed,
+        save_total_limit=1, logging_steps=50, disable_tqdm=True,
+    )
+    set_seed(bench.seed)
+    started = time.time()
+    trainer = train_explainer(build_explainer(model_args, tokenizer), tokenizer, tokenized, training_args)
+    seconds = time.time() - started
+    test = splits["test"].to_list()
+    features = sorted(set(splits["train"]["feature"]))
+    texts, ratings = generate_explanations(trainer.model, tokenizer, test, model_args.max_explanation_length + 1)
+    scores = explanation_scores(texts, ratings, test, features)
+    scores.update(train_seconds=round(seconds, 1), best_eval_loss=trainer.state.best_metric,
+                  epochs_run=trainer.state.epoch)
+    return scores, texts
+
+
+def markdown_table(results):
+    rows = ["| method | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
+    for name, scores in results.items():
+        cells = [f"{scores[m]:.4f}" if m in ("rmse", "mae", "usr", "div", "fcr", "fmr") and m in scores
+                 else (f"{scores[m]:.2f}" if m in scores else "-") for m in METRICS]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def main():
+    bench, data_args, model_args = parse_args()
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    transformers.utils.logging.set_verbosity_warning()
+    if bench.quick:
+        model_args = replace(model_args, hidden_size=QUICK["hidden_size"], intermediate_size=QUICK["intermediate_size"])
+        bench = replace(bench, num_train_epochs=min(bench.num_train_epochs, QUICK["num_train_epochs"]))
+    started = time.time()
+    splits, tokenizer, tokenized = prepare_explanation_data(data_args, model_args.max_explanation_length)
+    train, test = splits["train"].to_list(), splits["test"].to_list()
+    features = sorted(set(splits["train"]["feature"]))
+    results, samples = {}, {"real": [r["explanation"] for r in test[: bench.num_samples]]}
+    with tempfile.TemporaryDirectory() as tmp:
+        for model_type in [m.strip() for m in bench.models.split(",") if m.strip()]:
+            logger.info("training %s", model_type)
+            scores, texts = train_and_score(
+                bench, replace(model_args, model_type=model_type), splits, tokenizer, tokenized, bench.work_dir or tmp
+            )
+            results[model_type], samples[model_type] = scores, texts[: bench.num_samples]
+    retrieved = item_retrieval(train, test)
+    results["item_retrieval"] = explanation_scores(retrieved, None, test, features)
+    samples["item_retrieval"] = retrieved[: bench.num_samples]
+    for name, predict in (("mean_rating", mean_rating), ("bias_rating", bias_rating)):
+        results[name] = _rating_scores(predict(train, test), test)
+
+    goals = {}
+    if "peter" in results:
+        goals["peter_bleu1_above_item_retrieval"] = results["peter"]["bleu1"] > results["item_retrieval"]["bleu1"]
+        goals["peter_rougeL_above_item_retrieval"] = results["peter"]["rougeL"] > results["item_retrieval"]["rougeL"]
+        goals["peter_rmse_below_mean_rating"] = results["peter"]["rmse"] < results["mean_rating"]["rmse"]
+    if "peter" in results and "peter_plus" in results:
+        goals["peter_plus_fmr_minus_peter_fmr"] = results["peter_plus"]["fmr"] - results["peter"]["fmr"]
+    report = {
+        "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
+        "data_file": data_args.data_file or "synthetic",
+        "split_sizes": {name: len(part) for name, part in splits.items()},
+        "num_features": len(features), "vocab_size": len(tokenizer),
+        "settings": {"benchmark": asdict(bench), "data": asdict(data_args), "model": asdict(model_args)},
+        "results": results, "goals": goals, "samples": samples,
+        "total_seconds": round(time.time() - started, 1),
+    }
+    if not PartialState().is_main_process:
+        return
+    Path(bench.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(bench.output).write_text(json.dumps(report, indent=1), encoding="utf-8")
+    print(markdown_table(results))
+    print(json.dumps(goals, indent=1))
+    logger.info("wrote %s (%.0f s)", bench.output, report["total_seconds"])
+
+
+def _rating_scores(predictions, test):
+    from recexplain import metrics
+
+    return metrics.load("rating").compute(predictions=predictions, references=[float(r["rating"]) for r in test])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Train the personalized explanation generator (PETER, PETER+ or a causal LM with LoRA) on review data.
+
+    python scripts/train_explainer.py --output_dir runs/explainer            # SYNTHETIC reviews (default)
+    python scripts/train_explainer.py --output_dir runs/mi-peter-plus --model_type peter_plus \
+        --data_file ../shared/data/amazon-musical-instruments/reviews_Musical_Instruments_5.json.gz
+    python scripts/train_explainer.py --output_dir runs/tripadvisor --data_file TripAdvisor/reviews.pickle
+    python scripts/train_explainer.py --output_dir runs/lm --model_type causal_lm --use_lora true
+    accelerate launch --config_file scripts/configs/cpu_ddp_2proc.yaml scripts/train_explainer.py --output_dir runs/explainer
+    python scripts/train_explainer.py config.yaml                            # the same arguments as YAML keys
+
+Writes checkpoints to `--output_dir` (a re-run resumes from the last one; `--resume false` starts over) and the
+final model to `OUTPUT_DIR/final`, written atomically: model + generation config, tokenizer,
+`explanation_vocab.json` (users, items, features, words) and `eval_results.json` (validation metrics).
+"""
+import json
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import transformers
+from transformers import HfArgumentParser, set_seed
+
+from recexplain.data.explanation_tokenizer import save_vocabularies
+from recexplain.training import atomic_output_dir, last_checkpoint
+from recexplain.training.explainer import (
+    ExplainerModelArguments,
+    ExplainerTrainingArguments,
+    ExplanationDataArguments,
+    build_explainer,
+    prepare_explanation_data,
+    train_explainer,
+    unwrap_explainer,
+)
+from recexplain.training.explainer_evaluation import explanation_scores, generate_explanations
+
+logger = logging.getLogger("train_explainer")
+
+
+@dataclass
+class ScriptArguments:
+    """Run options that are neither data, model nor Trainer settings."""
+
+    resume: bool = field(default=True, metadata={"help": "resume from the last checkpoint in --output_dir if any"})
+    num_samples: int = field(default=10, metadata={"help": "validation explanations printed next to the real ones"})
+
+
+def parse_args():
+    parser = HfArgumentParser((ScriptArguments, ExplanationDataArguments, ExplainerModelArguments, ExplainerTrainingArguments))
+    if len(sys.argv) == 2 and sys.argv[1].endswith((".yaml", ".yml")):
+        return parser.parse_yaml_file(sys.argv[1])
+    if len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
+        return parser.parse_json_file(sys.argv[1])
+    return parser.parse_args_into_dataclasses()
+
+
+def main():
+    script_args, data_args, model_args, training_args = parse_args()
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    transformers.utils.logging.set_verbosity_warning()
+    set_seed(training_args.seed)
+
+    with training_args.main_process_first(desc="explanation data"):
+        splits, tokenizer, tokenized = prepare_explanation_data(data_args, model_args.max_explanation_length)
+    model = build_explainer(model_args, tokenizer)
+    resume = training_args.resume_from_checkpoint or (last_checkpoint(training_args.output_dir) if script_args.resume else None)
+    if resume:
+        logger.info("resuming from %s", resume)
+    trainer = train_explainer(model, tokenizer, tokenized, training_args, resume_from_checkpoint=resume)
+    eval_results = trainer.evaluate()
+    if not trainer.is_world_process_zero():
+        return
+
+    model = unwrap_explainer(trainer.model)
+    max_new_tokens = model_args.max_explanation_length + 1
+    model.generation_config.update(
+        max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+    )
+    valid = splits["validation"].to_list()
+    vocab_features = sorted(set(splits["train"]["feature"]))
+    predictions, ratings = generate_explanations(model, tokenizer, valid, max_new_tokens)
+    eval_results.update({f"eval_{k}": v for k, v in explanation_scores(predictions, ratings, valid, vocab_features).items()})
+    logger.info("validation: %s", json.dumps(eval_results, indent=1))
+    for record, text in list(zip(valid, predictions))[: script_args.num_samples]:
+        logger.info("real: %s\n    generated: %s", record["explanation"], text)
+
+    with atomic_output_dir(Path(training_args.output_dir) / "final") as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        save_vocabularies(tokenizer, tmp)
+        (tmp / "eval_results.json").write_text(json.dumps(eval_results, indent=1), encoding="utf-8")
+    logger.info("saved model, tokenizer and vocabularies to %s", Path(training_args.output_dir) / "final")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Reading plain or gzipped text files line by line, with line numbers for error messages."""
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Iterator, List, Tuple, Union
+
+from .errors import DataFormatError
+
+
+def find_file(data_dir: Union[str, Path], *names: str) -> Path:
+    """First of `names` (each also tried with/without `.gz`) that exists in `data_dir`."""
+    data_dir = Path(data_dir)
+    for name in names:
+        for candidate in (name, name[:-3] if name.endswith(".gz") else name + ".gz"):
+            if (data_dir / candidate).is_file():
+                return data_dir / candidate
+    raise DataFormatError(data_dir / names[0], f"file not found (looked for {', '.join(names)} in {data_dir})")
+
+
+def read_lines(path: Union[str, Path], encoding: str = "utf-8") -> Iterator[Tuple[int, str]]:
+    """Yield `(line_number, line)` (1-based, newline stripped); gzip is detected by the `.gz` suffix."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError(path, "file not found")
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding=encoding, newline="") as f:
+        for number, line in enumerate(f, start=1):
+            yield number, line.rstrip("\r\n")
+
+
+def split_row(path: Path, number: int, line: str, sep: str, names: List[str]) -> List[str]:
+    """Split one delimited row, raising `DataFormatError` when the field count is wrong."""
+    values = line.split(sep)
+    if len(values) != len(names):
+        field = names[len(values)] if len(values) < len(names) else f"<extra field {len(names) + 1}>"
+        raise DataFormatError(path, f"expected {len(names)} fields {names}, found {len(values)}", number, field)
+    return values
+
+
+def parse_int(path: Path, number: int, field: str, value: str) -> int:
+    """`int(value)` or a `DataFormatError` naming the file, line and field."""
+    try:
+        return int(value)
+    except ValueError:
+        raise DataFormatError(path, f"expected an integer, found {value!r}", number, field) from None
+
+
+def parse_float(path: Path, number: int, field: str, value: str) -> float:
+    """`float(value)` or a `DataFormatError` naming the file, line and field."""
+    try:
+        return float(value)
+    except ValueError:
+        raise DataFormatError(path, f"expected a number, found {value!r}", number, field) from None

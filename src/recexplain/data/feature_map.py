@@ -1,0 +1,182 @@
+"""Per-field vocabularies, the item -> attribute table and sequence limits, saved as JSON next to models.
+
+Ids: 0 = [PAD], 1 = [MASK], 2 = [OOV], real tokens from 3 (most frequent first). Fields:
+`item_id`, `item_attr`, `behavior`, `time_gap` (event fields) and `user_id`.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Union
+
+import datasets
+import torch
+
+from .behavior import iter_rows
+
+logger = logging.getLogger(__name__)
+
+PAD, MASK, OOV = "[PAD]", "[MASK]", "[OOV]"
+PAD_ID, MASK_ID, OOV_ID = 0, 1, 2
+SPECIAL_TOKENS = [PAD, MASK, OOV]
+FIELDS = ("item_id", "item_attr", "behavior", "time_gap", "user_id")
+FEATURE_MAP_NAME = "feature_map.json"
+
+
+class FeatureMap:
+    """Vocabularies (`vocabs[field]` = token list, index = id) plus `item_attributes` (item token ->
+    attribute tokens, the catalogue), `max_seq_len`, `max_attrs` and the dataset name."""
+
+    def __init__(
+        self,
+        vocabs: Dict[str, List[str]],
+        item_attributes: Dict[str, List[str]],
+        max_seq_len: int,
+        max_attrs: int,
+        dataset_name: str = "",
+    ):
+        for f in FIELDS:
+            if f not in vocabs:
+                raise ValueError(f"FeatureMap: missing vocabulary for field {f!r}")
+            if vocabs[f][: len(SPECIAL_TOKENS)] != SPECIAL_TOKENS:
+                raise ValueError(f"FeatureMap: vocabulary {f!r} must start with {SPECIAL_TOKENS}")
+        if max_seq_len < 1 or max_attrs < 1:
+            raise ValueError(f"FeatureMap: max_seq_len and max_attrs must be >= 1, got {max_seq_len}, {max_attrs}")
+        self.vocabs = {f: list(vocabs[f]) for f in FIELDS}
+        self.item_attributes = {k: list(v)[:max_attrs] for k, v in item_attributes.items()}
+        self.max_seq_len, self.max_attrs, self.dataset_name = int(max_seq_len), int(max_attrs), dataset_name
+        self._index = {f: {t: i for i, t in enumerate(v)} for f, v in self.vocabs.items()}
+        self._item_attr_table: Optional[torch.Tensor] = None
+        self._item_attr_cache: Dict[str, List[int]] = {}
+
+    # -- building ---------------------------------------------------------------------------
+    @classmethod
+    def build(
+        cls,
+        train_sequences: datasets.Dataset,
+        item_attributes: Dict[str, List[str]],
+        max_seq_len: int = 50,
+        max_attrs: Optional[int] = None,
+        min_freq: int = 1,
+        dataset_name: str = "",
+    ) -> "FeatureMap":
+        """Vocabularies from the training split's sequences (columns as in `behavior.py`).
+
+        `max_attrs=None` uses the largest attribute count of a training item; items with more
+        attributes are truncated (count logged). Tokens seen fewer than `min_freq` times map to OOV.
+        """
+        counts = {f: Counter() for f in FIELDS}
+        for row in iter_rows(train_sequences, ["user_id", "item_id", "item_attr", "behavior", "time_gap"]):
+            counts["user_id"][row["user_id"]] += 1
+            counts["item_id"].update(row["item_id"])
+            counts["behavior"].update(row["behavior"])
+            counts["time_gap"].update(row["time_gap"])
+            for attrs in row["item_attr"]:
+                counts["item_attr"].update(attrs)
+        if not counts["item_id"]:
+            raise ValueError("FeatureMap.build: the training sequences contain no events")
+        longest = max((len(item_attributes.get(i, [])) for i in counts["item_id"]), default=1)
+        max_attrs = max(1, longest if max_attrs is None else max_attrs)
+        cut = sum(len(v) > max_attrs for v in item_attributes.values())
+        if cut:
+            logger.warning("FeatureMap: %d items have more than max_attrs=%d attributes (truncated)", cut, max_attrs)
+        vocabs = {}
+        for f in FIELDS:
+            kept = sorted((t for t, c in counts[f].items() if c >= min_freq), key=lambda t: (-counts[f][t], t))
+            if len(kept) < len(counts[f]):
+                logger.info("FeatureMap: %s: %d of %d tokens below min_freq=%d map to [OOV]", f, len(counts[f]) - len(kept), len(counts[f]), min_freq)
+            vocabs[f] = SPECIAL_TOKENS + kept
+        return cls(vocabs, item_attributes, max_seq_len, max_attrs, dataset_name)
+
+    # -- encoding ---------------------------------------------------------------------------
+    def vocab_size(self, field: str) -> int:
+        """Number of ids of `field`, specials included (embedding table size)."""
+        return len(self.vocabs[field])
+
+    @property
+    def vocab_sizes(self) -> Dict[str, int]:
+        return {f: len(v) for f, v in self.vocabs.items()}
+
+    def encode(self, field: str, tokens: Union[str, Iterable[str]]) -> Union[int, List[int]]:
+        """Token(s) -> id(s); unknown tokens give `OOV_ID`."""
+        index = self._index[field]
+        if isinstance(tokens, str):
+            return index.get(tokens, OOV_ID)
+        return [index.get(t, OOV_ID) for t in tokens]
+
+    def decode(self, field: str, ids: Union[int, Sequence[int]]) -> Union[str, List[str]]:
+        vocab = self.vocabs[field]
+        if isinstance(ids, int):
+            return vocab[ids]
+        return [vocab[i] for i in ids]
+
+    def encode_attrs(self, attrs: Sequence[str]) -> List[int]:
+        """Attribute tokens -> exactly `max_attrs` ids (truncated, right-padded with PAD; no attributes -> [OOV, PAD, ...])."""
+        ids = self.encode("item_attr", list(attrs)[: self.max_attrs]) or [OOV_ID]
+        return ids + [PAD_ID] * (self.max_attrs - len(ids))
+
+    def item_attr_ids(self, item: str) -> List[int]:
+        """The catalogue attributes of item token `item` as `max_attrs` ids (unknown item -> [OOV, PAD, ...])."""
+        ids = self._item_attr_cache.get(item)
+        if ids is None:
+            ids = self._item_attr_cache[item] = self.encode_attrs(self.item_attributes.get(item, []))
+        return ids  # cached: do not modify
+
+    @property
+    def item_attr_table(self) -> torch.Tensor:
+        """`[vocab_size("item_id"), max_attrs]` attribute ids of every item id (PAD row for PAD,
+        MASK row for MASK, [OOV, PAD, ...] for OOV): what the CTR collator uses for bare candidate ids."""
+        if self._item_attr_table is None:
+            rows = [[PAD_ID] * self.max_attrs, [MASK_ID] * self.max_attrs]
+            rows += [self.item_attr_ids(t) for t in self.vocabs["item_id"][2:]]
+            rows[OOV_ID] = self.encode_attrs([])
+            self._item_attr_table = torch.tensor(rows, dtype=torch.long)
+        return self._item_attr_table
+
+    # -- serialisation ----------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "dataset_name": self.dataset_name, "max_seq_len": self.max_seq_len, "max_attrs": self.max_attrs,
+            "special_tokens": SPECIAL_TOKENS, "vocab_sizes": self.vocab_sizes,
+            "vocabs": self.vocabs, "item_attributes": self.item_attributes,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FeatureMap":
+        missing = [k for k in ("vocabs", "item_attributes", "max_seq_len", "max_attrs") if k not in d]
+        if missing:
+            raise ValueError(f"FeatureMap.from_dict: missing keys {missing}")
+        return cls(d["vocabs"], d["item_attributes"], d["max_seq_len"], d["max_attrs"], d.get("dataset_name", ""))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "FeatureMap":
+        return cls.from_dict(json.loads(text))
+
+    def save_pretrained(self, save_directory: Union[str, os.PathLike]) -> str:
+        """Write `feature_map.json` into `save_directory`; returns the file path."""
+        path = Path(save_directory) / FEATURE_MAP_NAME
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_json(), encoding="utf-8")
+        return str(path)
+
+    @classmethod
+    def from_pretrained(cls, directory: Union[str, os.PathLike]) -> "FeatureMap":
+        """Load `feature_map.json` from a folder (or the file path itself)."""
+        path = Path(directory)
+        if path.is_dir():
+            path = path / FEATURE_MAP_NAME
+        if not path.is_file():
+            raise FileNotFoundError(f"no {FEATURE_MAP_NAME} at {path}")
+        return cls.from_json(path.read_text(encoding="utf-8"))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, FeatureMap) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return f"FeatureMap(dataset={self.dataset_name!r}, max_seq_len={self.max_seq_len}, max_attrs={self.max_attrs}, vocab_sizes={self.vocab_sizes})"

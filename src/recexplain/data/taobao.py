@@ -1,0 +1,81 @@
+"""Taobao UserBehavior loader (Tianchi CSV, no header): `user_id,item_id,category_id,behavior_type,timestamp`.
+
+Events: `item_attr` = [category id], `behavior` in pv/cart/fav/buy, `time_gap` from timestamps.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Dict, List, Union
+
+from ._io import find_file, parse_int, read_lines, split_row
+from .behavior import BehaviorData, sequences_from_events
+from .errors import DataFormatError
+
+logger = logging.getLogger(__name__)
+
+NAME = "taobao"
+FIELDS = ["user_id", "item_id", "category_id", "behavior_type", "timestamp"]
+BEHAVIORS = ("pv", "cart", "fav", "buy")
+
+
+TRUNCATION_POLICIES = ("keep", "drop", "error")
+
+
+def load_taobao(data_dir: Union[str, Path], filename: str = "UserBehavior.csv", truncated_last_line: str = "keep") -> BehaviorData:
+    """Load `UserBehavior.csv[.gz]` from `data_dir` (or pass a file path as `data_dir`).
+
+    A malformed row raises `DataFormatError`, except one case: the file's *last* line missing only
+    its `timestamp` (a file cut off mid-row, as in the shared 84,476-event sample). Then
+    `truncated_last_line` decides: "keep" (default; the event is kept without a timestamp, placed
+    after the user's other events with time_gap "none"), "drop", or "error"; "keep"/"drop" log a warning.
+    Within a user, Taobao rows are in time order, so "keep" puts the event where it belongs.
+    """
+    if truncated_last_line not in TRUNCATION_POLICIES:
+        raise ValueError(f"truncated_last_line must be one of {TRUNCATION_POLICIES}, got {truncated_last_line!r}")
+    path = Path(data_dir)
+    if not path.is_file():
+        path = find_file(path, filename)
+    users, items, behaviors, times = [], [], [], []
+    categories: Dict[str, List[str]] = {}
+    blank, pending = 0, None  # pending: (number, values) of a row missing only its timestamp
+    for number, line in read_lines(path):
+        if pending is not None:  # the short row was not the last line: malformed
+            split_row(path, pending[0], pending[1], ",", FIELDS)
+        if not line.strip():
+            blank += 1
+            continue
+        if line.count(",") == len(FIELDS) - 2 and truncated_last_line != "error":
+            pending = (number, line)
+            continue
+        _append(path, number, split_row(path, number, line, ",", FIELDS), users, items, behaviors, times, categories)
+    if pending is not None:
+        number, line = pending
+        logger.warning("%s, line %d: last line is truncated (no timestamp): %s", path, number,
+                       "kept without timestamp (time_gap 'none')" if truncated_last_line == "keep" else "dropped (1 event)")
+        if truncated_last_line == "keep":
+            _append(path, number, line.split(",") + [None], users, items, behaviors, times, categories)
+    if blank:
+        logger.info("%s: skipped %d blank lines", path, blank)
+    if not users:
+        raise DataFormatError(path, "no events (empty history)", 1, "user_id")
+    multi = sum(len(c) > 1 for c in categories.values())
+    if multi:
+        logger.warning("%s: %d items appear with more than one category (all kept as attributes)", path, multi)
+    return sequences_from_events(NAME, users, items, behaviors, categories, timestamps=times, source={"format": "taobao-csv", "events": str(path)})
+
+
+def _append(path: Path, number: int, r: list, users: list, items: list, behaviors: list, times: list, categories: dict) -> None:
+    """Validate one row (`r[4]` None = truncated timestamp) and append it to the column lists."""
+    user = str(parse_int(path, number, "user_id", r[0]))
+    item = str(parse_int(path, number, "item_id", r[1]))
+    category = str(parse_int(path, number, "category_id", r[2]))
+    if r[3] not in BEHAVIORS:
+        raise DataFormatError(path, f"behavior_type must be one of {BEHAVIORS}, found {r[3]!r}", number, "behavior_type")
+    times.append(None if r[4] is None else parse_int(path, number, "timestamp", r[4]))
+    users.append(user)
+    items.append(item)
+    behaviors.append(r[3])
+    cats = categories.setdefault(item, [])
+    if category not in cats:
+        cats.append(category)

@@ -1,0 +1,169 @@
+"""Explanation-quality metrics (PETER conventions) as a local `evaluate` module.
+
+Text quality: BLEU-1/4 (sacrebleu), ROUGE-1/2/L F (rouge-score), USR.
+Feature-level (Li et al., PETER, ACL 2021): FMR, FCR, DIV.
+Self-contained so that the folder works on its own with `evaluate.load(path)`.
+"""
+from collections import Counter
+
+import datasets
+import evaluate
+from rouge_score import rouge_scorer
+from sacrebleu.metrics import BLEU
+
+_DESCRIPTION = """
+Explanation metrics following PETER's evaluation (Li et al., ACL 2021).
+Texts are compared as whitespace-separated tokens (pass token lists, or
+strings that are already tokenized); no lowercasing or re-tokenization.
+
+- `bleu1`, `bleu4`: corpus BLEU with maximum n-gram order 1 and 4, one reference
+  per sample, no smoothing, with brevity penalty (sacrebleu, `tokenize="none"`),
+  as a percentage (0-100), like PETER.
+- `rouge1`, `rouge2`, `rougeL`: mean over samples of the ROUGE F-measure
+  (rouge-score with a whitespace tokenizer, no stemming), as a percentage (0-100).
+- `usr`: unique sentence ratio, distinct generated token sequences / samples,
+  a fraction (0-1); `usn` is the number of distinct sequences.
+- With `features` (the ground-truth feature of each sample):
+  `fmr`, feature matching ratio: fraction of generated explanations that
+  contain their own ground-truth feature (as a contiguous token sequence).
+- With `feature_vocab` (every feature of the dataset):
+  `fcr`, feature coverage ratio: distinct vocabulary features that appear in
+  any generated explanation / vocabulary size (fraction);
+  `div`, feature diversity: mean over all pairs of samples of the number of
+  vocabulary features that both generated explanations contain (lower = more
+  diverse; PETER's DIV).
+"""
+
+_KWARGS_DESCRIPTION = """
+Args:
+    predictions (`list` of `str` or of `list` of `str`): generated explanations.
+    references (`list` of `str` or of `list` of `str`): one ground truth per sample.
+    features (`list` of `str`, *optional*): ground-truth feature per sample; enables `fmr`.
+    feature_vocab (`list` of `str`, *optional*): all features; enables `fcr` and `div`.
+    Pass `features`/`feature_vocab` to `compute` (not to `add_batch`).
+Returns:
+    `dict`: `bleu1`, `bleu4`, `rouge1`, `rouge2`, `rougeL` (percentages),
+    `usr` (fraction), `usn` (count), and when requested `fmr`, `fcr` (fractions), `div`.
+Examples:
+    >>> m = recexplain.metrics.load("explanation")
+    >>> m.compute(predictions=["the room is clean"], references=["the room was clean"], features=["room"])
+"""
+
+
+class _WhitespaceTokenizer:
+    """rouge-score tokenizer that keeps the caller's tokens unchanged."""
+
+    def tokenize(self, text):
+        return text.split()
+
+
+def _tokens(text) -> list:
+    return text.split() if isinstance(text, str) else [str(t) for t in text]
+
+
+def _phrase(feature) -> tuple:
+    phrase = tuple(_tokens(feature))
+    if not phrase:
+        raise ValueError(f"empty feature {feature!r}: every feature needs at least one token")
+    return phrase
+
+
+def _contains(tokens: list, phrase: tuple) -> bool:
+    n = len(phrase)
+    return any(tuple(tokens[i : i + n]) == phrase for i in range(len(tokens) - n + 1))
+
+
+def bleu(predictions: list, references: list, max_order: int) -> float:
+    """Corpus BLEU (percentage) of token lists, one reference each, no smoothing."""
+    scorer = BLEU(tokenize="none", smooth_method="none", max_ngram_order=max_order, force=True)
+    hyps = [" ".join(p) for p in predictions]
+    refs = [[" ".join(r) for r in references]]
+    return float(scorer.corpus_score(hyps, refs).score)
+
+
+def rouge(predictions: list, references: list) -> dict:
+    """Mean ROUGE-1/2/L F-measure (percentages) of token lists."""
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], tokenizer=_WhitespaceTokenizer())
+    totals = Counter()
+    for pred, ref in zip(predictions, references):
+        for name, score in scorer.score(" ".join(ref), " ".join(pred)).items():
+            totals[name] += score.fmeasure
+    return {name: 100.0 * totals[name] / len(predictions) for name in ("rouge1", "rouge2", "rougeL")}
+
+
+def unique_sentence_ratio(predictions: list) -> tuple:
+    """`(usr, usn)`: share and number of distinct generated token sequences."""
+    unique = {tuple(p) for p in predictions}
+    return len(unique) / len(predictions), len(unique)
+
+
+def feature_matching_ratio(predictions: list, features: list) -> float:
+    """Share of generated explanations that contain their ground-truth feature."""
+    if len(features) != len(predictions):
+        raise ValueError(f"features ({len(features)}) and predictions ({len(predictions)}) differ in length")
+    hits = sum(_contains(p, _phrase(f)) for p, f in zip(predictions, features))
+    return hits / len(predictions)
+
+
+def detected_features(predictions: list, feature_vocab: list) -> list:
+    """Per explanation, the set of vocabulary features it contains."""
+    phrases = {_phrase(f) for f in feature_vocab}
+    if not phrases:
+        raise ValueError("feature_vocab is empty")
+    return [{f for f in phrases if _contains(p, f)} for p in predictions]
+
+
+def feature_coverage_ratio(found: list, vocab_size: int) -> float:
+    """Distinct features appearing in any explanation / number of features."""
+    return len(set().union(*found)) / vocab_size
+
+
+def feature_diversity(found: list) -> float:
+    """PETER's DIV: mean over sample pairs of |features_i & features_j|.
+
+    Computed exactly as sum over features of C(count_f, 2) / C(n, 2), which
+    equals the pairwise sum without the O(n^2) loop.
+    """
+    n = len(found)
+    if n < 2:
+        raise ValueError("DIV needs at least two samples")
+    counts = Counter(f for s in found for f in s)
+    return sum(c * (c - 1) / 2 for c in counts.values()) / (n * (n - 1) / 2)
+
+
+@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
+class Explanation(evaluate.Metric):
+    """BLEU, ROUGE, USR, FMR, FCR and DIV for generated explanations."""
+
+    def _info(self):
+        return evaluate.MetricInfo(
+            description=_DESCRIPTION,
+            citation="Li, Zhang, Chen. Personalized Transformer for Explainable Recommendation. ACL 2021.",
+            inputs_description=_KWARGS_DESCRIPTION,
+            features=[
+                datasets.Features({"predictions": datasets.Value("string"), "references": datasets.Value("string")}),
+                datasets.Features(
+                    {
+                        "predictions": datasets.Sequence(datasets.Value("string")),
+                        "references": datasets.Sequence(datasets.Value("string")),
+                    }
+                ),
+            ],
+            reference_urls=["https://github.com/lileipisces/PETER"],
+        )
+
+    def _compute(self, predictions, references, features=None, feature_vocab=None):
+        if len(predictions) == 0:
+            raise ValueError("no predictions given")
+        preds = [_tokens(p) for p in predictions]
+        refs = [_tokens(r) for r in references]
+        out = {"bleu1": bleu(preds, refs, 1), "bleu4": bleu(preds, refs, 4), **rouge(preds, refs)}
+        out["usr"], out["usn"] = unique_sentence_ratio(preds)
+        if features is not None:
+            out["fmr"] = feature_matching_ratio(preds, list(features))
+        if feature_vocab is not None:
+            vocab = sorted(set(feature_vocab))
+            found = detected_features(preds, vocab)
+            out["fcr"] = feature_coverage_ratio(found, len(vocab))
+            out["div"] = feature_diversity(found)
+        return out

@@ -1,0 +1,84 @@
+"""DIN consuming SRP4CTR interest tokens: the pre-trained FG-BERT encoder reads the history, the
+querying transformer condenses it into `K` interest tokens, and DIN's attention pooling covers the
+history events and the `K` tokens (projected to DIN's width) with the candidate as the query.
+
+Shapes: `B` batch, `L` history length, `A` attribute slots, `N` candidates, `H` encoder width,
+`D` DIN width, `K` query tokens.
+"""
+from typing import Optional
+
+import torch
+from torch import nn
+
+from .configuration_din_qformer import DINQFormerConfig
+from .layers import CTRPredictionOutput, DINInterest, FieldEmbeddings, click_loss
+from .modeling_srp4ctr import FrozenEncoderMixin, SRP4CTRModel, SRP4CTRPreTrainedModel, SRP4CTRQueryingTransformer
+
+
+class DINQFormerForCTRPrediction(FrozenEncoderMixin, SRP4CTRPreTrainedModel):
+    """DIN + querying transformer over the (pre-trained, optionally frozen) SRP4CTR encoder.
+
+    The encoder lives under the prefix `srp4ctr`, so `from_pretrained(pretraining_checkpoint, ...)`
+    loads it (see also `from_pretrained_encoder`). The user side (encoder + querying transformer +
+    history embeddings) is computed once per user for all `N` candidates."""
+
+    config_class = DINQFormerConfig
+
+    def __init__(self, config: DINQFormerConfig):
+        super().__init__(config)
+        self.srp4ctr = SRP4CTRModel(config)
+        self.qformer = SRP4CTRQueryingTransformer(config)
+        self.interest_projection = nn.Linear(config.hidden_size, config.din_hidden_size)
+        self.embeddings = FieldEmbeddings(config, hidden_size=config.din_hidden_size)
+        self.user_embeddings = nn.Embedding(config.user_vocab_size, config.din_hidden_size, padding_idx=config.pad_token_id)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.interest = DINInterest(config.din_hidden_size, config.attention_hidden_sizes, config.mlp_hidden_sizes,
+                                    config.mlp_activation, config.hidden_dropout_prob)
+        self.post_init()
+        self.freeze_encoder_if_configured()
+
+    @classmethod
+    def from_pretrained_encoder(cls, pretrained_model_name_or_path, **config_kwargs):
+        """New model whose encoder weights come from an SRP4CTR checkpoint (pre-training or CTR);
+        its encoder/data fields come from that checkpoint's config, `config_kwargs` set the rest."""
+        encoder = SRP4CTRModel.from_pretrained(pretrained_model_name_or_path)
+        keep = {k: v for k, v in encoder.config.to_diff_dict().items()
+                if k not in ("model_type", "architectures", "auto_map", "transformers_version")}
+        model = cls(DINQFormerConfig(**{**keep, **config_kwargs}))
+        model.srp4ctr.load_state_dict(encoder.state_dict())
+        return model
+
+    def interest_tokens(self, history_item_ids, history_attr_ids, history_behavior_ids, history_time_ids, history_mask):
+        """The `K` interest tokens of each user, `[B, K, H]`."""
+        states = self.srp4ctr(history_item_ids, history_attr_ids, history_behavior_ids, history_time_ids,
+                              history_mask).last_hidden_state  # [B, L, H]
+        return self.qformer(states, history_mask)  # [B, K, H]
+
+    def forward(
+        self,
+        history_item_ids: torch.LongTensor,
+        history_attr_ids: Optional[torch.LongTensor] = None,
+        history_behavior_ids: Optional[torch.LongTensor] = None,
+        history_time_ids: Optional[torch.LongTensor] = None,
+        history_mask: Optional[torch.Tensor] = None,
+        candidate_item_ids: torch.LongTensor = None,
+        candidate_attr_ids: Optional[torch.LongTensor] = None,
+        user_ids: torch.LongTensor = None,
+        labels: Optional[torch.FloatTensor] = None,
+    ) -> CTRPredictionOutput:
+        """Same arguments as `SRP4CTRForCTRPrediction.forward`; returns `logits [B, N]`."""
+        if history_mask is None:
+            history_mask = history_item_ids != self.config.pad_token_id
+        tokens = self.interest_tokens(history_item_ids, history_attr_ids, history_behavior_ids, history_time_ids,
+                                      history_mask)  # [B, K, H]
+        events = self.embeddings.events(history_item_ids, history_attr_ids, history_behavior_ids,
+                                        history_time_ids)  # [B, L, D]
+        keys = self.dropout(torch.cat([events, self.interest_projection(tokens)], dim=1))  # [B, L+K, D]
+        keys_mask = torch.cat([history_mask, history_mask.new_ones(tokens.shape[:2])], dim=1)  # [B, L+K]
+        candidates = self.dropout(self.embeddings.items(candidate_item_ids, candidate_attr_ids))  # [B, N, D]
+        users = self.dropout(self.user_embeddings(user_ids))  # [B, D]
+        logits = self.interest(keys, keys_mask, candidates, users)  # [B, N]
+        return CTRPredictionOutput(loss=click_loss(logits, labels), logits=logits)
+
+
+__all__ = ["DINQFormerForCTRPrediction"]

@@ -1,0 +1,176 @@
+"""The explanation generator's arguments, data preparation, model construction and training.
+
+Shared by `scripts/train_explainer.py` and `scripts/benchmark_explainer.py`.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+from transformers import TrainingArguments
+
+from ..data.explanation_collator import ExplanationCollator, tokenize_explanation_dataset
+from ..data.explanation_tokenizer import PROMPT_LENGTH, RATINGS, SPECIAL_TOKENS, build_explanation_tokenizer
+from ..data.reviews import load_explanation_records, split_explanation_records
+
+logger = logging.getLogger(__name__)
+
+MODEL_TYPES = ("peter", "peter_plus", "causal_lm")
+
+
+@dataclass
+class ExplainerModelArguments:
+    """Which explainer to build and its size (PETER defaults: 512 hidden, 2 layers, 2 heads)."""
+
+    model_type: str = field(default="peter", metadata={"help": "peter (user+item prefix), peter_plus (+ feature) or causal_lm"})
+    hidden_size: int = field(default=512, metadata={"help": "width (peter, and a causal LM built from scratch)"})
+    num_hidden_layers: int = field(default=2, metadata={"help": "Transformer layers"})
+    num_attention_heads: int = field(default=2, metadata={"help": "attention heads"})
+    intermediate_size: int = field(default=2048, metadata={"help": "feed-forward width"})
+    dropout: float = field(default=0.2, metadata={"help": "dropout"})
+    text_loss_weight: float = field(default=1.0, metadata={"help": "weight of the next-word loss"})
+    rating_loss_weight: float = field(default=0.1, metadata={"help": "weight of the rating MSE (PETER: 0.1)"})
+    context_loss_weight: float = field(default=1.0, metadata={"help": "weight of the bag-of-words context loss"})
+    max_explanation_length: int = field(default=15, metadata={"help": "explanation words kept (PETER: 15)"})
+    visible_prefix_slots: Optional[str] = field(
+        default=None, metadata={"help": "causal_lm only: 'peter' (user, item) or 'peter_plus' (+ feature); default peter"}
+    )
+    use_lora: bool = field(default=False, metadata={"help": "causal_lm only: train LoRA adapters (peft) instead of all weights"})
+    lora_r: int = field(default=8, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha"})
+    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
+    lora_target_modules: str = field(default="c_attn,c_proj", metadata={"help": "comma-separated module names (GPT-2: c_attn,c_proj)"})
+
+    def __post_init__(self):
+        if self.model_type not in MODEL_TYPES:
+            raise ValueError(f"model_type must be one of {MODEL_TYPES}, got {self.model_type!r}")
+        if self.visible_prefix_slots is not None and self.model_type != "causal_lm":
+            raise ValueError("visible_prefix_slots is set by model_type for peter/peter_plus; use it with causal_lm only")
+        if self.use_lora and self.model_type != "causal_lm":
+            raise ValueError("use_lora needs model_type causal_lm")
+        if self.max_explanation_length < 1:
+            raise ValueError(f"max_explanation_length must be >= 1, got {self.max_explanation_length}")
+
+
+def _entity_block(tokenizer) -> Tuple[int, int]:
+    """`(start, count)` of the entity ids (`<r_*> <u_*> <i_*> <f_*>`), which follow the special tokens."""
+    vocab = tokenizer.get_vocab()
+    ids = sorted(i for t, i in vocab.items() if t.startswith(("<r_", "<u_", "<i_", "<f_")) and t.endswith(">"))
+    if ids != list(range(len(SPECIAL_TOKENS), len(SPECIAL_TOKENS) + len(ids))):
+        raise ValueError("tokenizer entity tokens do not form one id block after the special tokens")
+    return ids[0], len(ids)
+
+
+def build_explainer(args: ExplainerModelArguments, tokenizer):
+    """A freshly initialised `RecExplainerForConditionalGeneration` for the explanation tokenizer.
+
+    `causal_lm`: a GPT-2 built from a config of the given size over the same word vocabulary (no pretrained
+    weights can be downloaded here); entity tokens get learned prompt vectors. With `use_lora` the model is
+    wrapped by `peft.get_peft_model` (adapters on `lora_target_modules`; prompt vectors, rating head and
+    next-word head fully trained).
+    """
+    from ..models.explainer import RecExplainerConfig, RecExplainerForConditionalGeneration
+
+    common = dict(
+        vocab_size=len(tokenizer), max_position_embeddings=PROMPT_LENGTH + args.max_explanation_length + 8,
+        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        loss_weights={"text": args.text_loss_weight, "rating": args.rating_loss_weight, "context": args.context_loss_weight},
+        min_rating=float(RATINGS[0]), max_rating=float(RATINGS[-1]),
+    )
+    if args.model_type != "causal_lm":
+        config = RecExplainerConfig(
+            hidden_size=args.hidden_size, num_hidden_layers=args.num_hidden_layers,
+            num_attention_heads=args.num_attention_heads, intermediate_size=args.intermediate_size,
+            dropout=args.dropout, visible_prefix_slots=args.model_type, **common,
+        )
+        return RecExplainerForConditionalGeneration(config)
+    from transformers import GPT2Config
+
+    start, count = _entity_block(tokenizer)
+    lm_config = GPT2Config(
+        vocab_size=len(tokenizer), n_positions=common["max_position_embeddings"], n_embd=args.hidden_size,
+        n_layer=args.num_hidden_layers, n_head=args.num_attention_heads, n_inner=args.intermediate_size,
+        resid_pdrop=args.dropout, embd_pdrop=args.dropout, attn_pdrop=0.0, tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+    )
+    config = RecExplainerConfig(
+        backbone="causal_lm", lm_config=lm_config.to_dict(), entity_token_start=start, num_entity_tokens=count,
+        visible_prefix_slots=args.visible_prefix_slots or "peter", **common,
+    )
+    model = RecExplainerForConditionalGeneration(config)
+    if args.use_lora:
+        from peft import LoraConfig, get_peft_model
+
+        lora = LoraConfig(
+            r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
+            target_modules=[m.strip() for m in args.lora_target_modules.split(",") if m.strip()],
+            modules_to_save=["entity_embeddings", "rating_head", "lm_head"], fan_in_fan_out=True,
+        )
+        model = get_peft_model(model, lora)
+    return model
+
+
+def unwrap_explainer(model):
+    """The plain explainer: LoRA adapters merged into the weights when `model` is a peft model."""
+    return model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
+
+
+@dataclass
+class ExplanationDataArguments:
+    """Where the explanation records come from and how they are split and tokenized."""
+
+    data_file: Optional[str] = field(
+        default=None, metadata={"help": "Amazon review JSON lines (.json/.json.gz) or PETER reviews.pickle; default: SYNTHETIC reviews"}
+    )
+    split_seed: int = field(default=42, metadata={"help": "seed of the 8:1:1 split"})
+    min_feature_count: int = field(default=20, metadata={"help": "Amazon: reviews a feature must occur in"})
+    max_features: int = field(default=200, metadata={"help": "Amazon: most frequent features kept"})
+    max_words: int = field(default=20, metadata={"help": "Amazon: longest explanation sentence (tokens)"})
+    min_word_freq: int = field(default=1, metadata={"help": "words rarer than this in training become <unk>"})
+    max_vocab: int = field(default=20000, metadata={"help": "most frequent training words kept (PETER: 20000)"})
+
+
+def prepare_explanation_data(data: ExplanationDataArguments, max_explanation_length: int):
+    """`(splits, tokenizer, tokenized)`: record splits, the tokenizer of the training split, tokenized splits."""
+    kwargs = {}
+    if data.data_file and not data.data_file.endswith((".pickle", ".pkl")):
+        kwargs = dict(min_feature_count=data.min_feature_count, max_features=data.max_features, max_words=data.max_words)
+    splits = split_explanation_records(load_explanation_records(data.data_file, **kwargs), seed=data.split_seed)
+    tokenizer = build_explanation_tokenizer(
+        splits["train"], min_word_freq=data.min_word_freq, max_vocab=data.max_vocab,
+        model_max_length=PROMPT_LENGTH + max_explanation_length + 1,
+    )
+    tokenized = {name: tokenize_explanation_dataset(part, tokenizer, max_explanation_length) for name, part in splits.items()}
+    logger.info("explanation tokenizer: %d tokens", len(tokenizer))
+    return splits, tokenizer, tokenized
+
+
+@dataclass
+class ExplainerTrainingArguments(TrainingArguments):
+    """`TrainingArguments` with defaults for the explainer (Adam 1e-3, evaluation and checkpoints every epoch)."""
+
+    learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate"})
+    num_train_epochs: float = field(default=10.0, metadata={"help": "epochs"})
+    per_device_train_batch_size: int = field(default=128, metadata={"help": "training batch size per device"})
+    per_device_eval_batch_size: int = field(default=256, metadata={"help": "evaluation batch size per device"})
+    eval_strategy: str = field(default="epoch", metadata={"help": "when to evaluate on the validation split"})
+    save_strategy: str = field(default="epoch", metadata={"help": "when to write checkpoints"})
+    save_total_limit: Optional[int] = field(default=2, metadata={"help": "checkpoints kept"})
+    load_best_model_at_end: bool = field(default=True, metadata={"help": "end with the best validation checkpoint"})
+    metric_for_best_model: Optional[str] = field(default="eval_loss", metadata={"help": "checkpoint selection metric"})
+    logging_steps: float = field(default=20, metadata={"help": "log every N steps"})
+    report_to: Optional[str] = field(default="none", metadata={"help": "experiment trackers (none, tensorboard, ...)"})
+    remove_unused_columns: bool = field(default=False, metadata={"help": "keep rating_labels for the collator"})
+
+
+def train_explainer(model, tokenizer, tokenized, training_args: TrainingArguments, resume_from_checkpoint=None):
+    """Run `transformers.Trainer` on the tokenized train split (validation for evaluation); returns the trainer."""
+    from transformers import Trainer
+
+    trainer = Trainer(
+        model=model, args=training_args, train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
+        data_collator=ExplanationCollator(tokenizer), processing_class=tokenizer,
+    )
+    trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+    return trainer

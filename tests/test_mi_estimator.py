@@ -1,0 +1,189 @@
+"""MI estimator: config, shapes, save/load, TRL reward convention, numerics, MINE on planted toys."""
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
+
+from recexplain.mmi.mine import MINELoss, MINETrainingArguments, estimate_mi, fit_mine
+from recexplain.models.mi_estimator import (
+    MIEstimatorConfig,
+    MIEstimatorForRewardModeling,
+    MIEstimatorModel,
+    pointwise_mutual_information,
+)
+
+PAD, BOS, EOS = 0, 1, 2
+RATINGS, FEATURES = [3, 4, 5, 6, 7], [8, 9, 10]
+
+
+def tiny_config(**kwargs):
+    defaults = dict(vocab_size=40, hidden_size=32, intermediate_size=32, rating_token_ids=RATINGS,
+                    feature_token_ids=FEATURES, rating_prior=[0.1, 0.1, 0.2, 0.3, 0.3])
+    defaults.update(kwargs)
+    return MIEstimatorConfig(**defaults)
+
+
+def left_padded_batch():
+    """Two queries (one left-padded by 2) with right-padded responses, as TRL builds them."""
+    return torch.tensor([
+        [PAD, PAD, 11, 12, 5, 9, BOS, 20, 21, 22, EOS, PAD, PAD],
+        [11, 13, 3, 8, BOS, 23, 24, 25, 26, 27, 28, 29, EOS],
+        [PAD, PAD, 12, 13, 7, 10, BOS, 30, EOS, PAD, PAD, PAD, PAD],
+    ])
+
+
+def toy_data(n, dependent, generator):
+    """Prompt-layout rows whose 3rd explanation word is `15 + rating label` when `dependent`."""
+    y = torch.randint(0, 5, (n,), generator=generator)
+    words = torch.randint(20, 40, (n, 6), generator=generator)
+    words[:, 2] = 15 + (y if dependent else torch.randint(0, 5, (n,), generator=generator))
+    col = lambda v: torch.full((n, 1), v)  # noqa: E731
+    ids = torch.cat([col(11), col(12), (3 + y)[:, None], col(8), col(BOS), words, col(EOS)], 1)
+    return ids, torch.ones_like(ids)
+
+
+@pytest.mark.parametrize("bad", [
+    dict(reward_type="sentiment"), dict(eps=1.5), dict(rating_token_ids=[3]), dict(rating_prior=[0.5, 0.5]),
+    dict(rating_prior=[0.0, 0.25, 0.25, 0.25, 0.25]), dict(feature_token_ids=[3]), dict(feature_token_ids=[99]),
+    dict(feature_token_ids=[], reward_type="joint"), dict(hidden_size=0), dict(dropout=1.0),
+])
+def test_config_validates(bad):
+    with pytest.raises(ValueError):
+        tiny_config(**bad)
+
+
+def test_config_round_trip(tmp_path):
+    config = tiny_config(reward_type="joint", eps=0.3)
+    config.save_pretrained(tmp_path)
+    loaded = AutoConfig.from_pretrained(tmp_path)
+    assert isinstance(loaded, MIEstimatorConfig)
+    drop = lambda d: {k: v for k, v in d.items() if k != "_name_or_path"}  # noqa: E731
+    assert drop(loaded.to_dict()) == drop(config.to_dict())
+    assert loaded.reward_weights == pytest.approx((0.7, 0.3))
+
+
+def test_shapes_labels_and_backward():
+    model = MIEstimatorModel(tiny_config())
+    ids = left_padded_batch()
+    out = model(ids, attention_mask=ids != PAD)
+    assert out.last_hidden_state.shape == (3, 13, 32)
+    assert out.rating_statistics.shape == (3, 13, 5) and out.feature_statistics.shape == (3, 13, 3)
+    assert out.pointwise_mi.shape == (3, 13, 2)
+    assert out.rating_labels.tolist() == [2, 0, 4] and out.feature_labels.tolist() == [1, 0, 2]
+    # explanation = tokens after <bos> and before <eos>
+    assert out.explanation_mask.sum(1).tolist() == [3, 7, 1]
+    assert model.statistics(ids, label_type="feature").shape == (3, 3)
+    out.pointwise_mi.sum().backward()
+    assert model.embeddings.weight.grad.abs().sum() > 0
+
+
+def test_save_load_identical_and_auto_classes(tmp_path):
+    model = MIEstimatorForRewardModeling(tiny_config(reward_type="joint")).eval()
+    ids = left_padded_batch()
+    expected = model(ids).logits
+    model.save_pretrained(tmp_path)
+    for cls in (MIEstimatorForRewardModeling, AutoModelForSequenceClassification):
+        loaded = cls.from_pretrained(tmp_path).eval()
+        assert isinstance(loaded, MIEstimatorForRewardModeling)
+        torch.testing.assert_close(loaded(ids).logits, expected)
+    base = AutoModel.from_pretrained(tmp_path).eval()  # the same weights without the reward head
+    assert isinstance(base, MIEstimatorModel)
+    torch.testing.assert_close(base.pointwise_mi(ids), model.backbone.pointwise_mi(ids))
+
+
+@pytest.mark.parametrize("reward_type", ["rating", "feature", "joint"])
+def test_trl_get_reward_matches_pointwise_mi(reward_type):
+    from trl.experimental.utils import get_reward
+
+    model = MIEstimatorForRewardModeling(tiny_config(reward_type=reward_type, eps=0.2)).eval()
+    with torch.no_grad():  # non-trivial statistics
+        for p in model.parameters():
+            p.normal_(0, 0.5)
+        ids = left_padded_batch()
+        _, rewards, _ = get_reward(model, ids, PAD, context_length=7)
+        rating = model.backbone.pointwise_mi(ids, label_type="rating")
+        feature = model.backbone.pointwise_mi(ids, label_type="feature")
+        w_r, w_f = model.config.reward_weights
+        torch.testing.assert_close(rewards, w_r * rating + w_f * feature)
+        torch.testing.assert_close(rewards, model(ids).logits.squeeze(-1))
+        assert rewards.abs().min() > 1e-4  # the comparison is not between zeros
+        # explicit labels give the same as the slot labels
+        torch.testing.assert_close(model.backbone.pointwise_mi(ids, labels=torch.tensor([2, 0, 4])), rating)
+
+
+def test_reward_ignores_padding_amount():
+    model = MIEstimatorForRewardModeling(tiny_config()).eval()
+    row = torch.tensor([[11, 12, 5, 9, BOS, 20, 21, 22, EOS]])
+    padded = torch.tensor([[PAD, PAD, PAD, 11, 12, 5, 9, BOS, 20, 21, 22, EOS, PAD, PAD]])
+    torch.testing.assert_close(model(row).logits, model(padded).logits)
+
+
+def test_pointwise_mi_is_finite_with_extreme_scores():
+    scores = torch.tensor([[1e4, -1e4, 0.0], [-1e30, 1e30, 3.0], [88.0, 89.0, 90.0]], requires_grad=True)
+    log_p = torch.log(torch.tensor([1e-8, 0.5, 0.5 - 1e-8]))
+    pmi = pointwise_mutual_information(scores, torch.tensor([0, 1, 2]), log_p)
+    assert torch.isfinite(pmi).all()
+    pmi.sum().backward()
+    assert torch.isfinite(scores.grad).all()
+    # bounded above by -log p(y) (the pointwise MI can never exceed the label's surprisal)
+    assert (pmi <= -log_p[[0, 1, 2]] + 1e-3).all()
+
+
+def test_mine_loss_is_finite_with_extreme_scores():
+    loss_fn = MINELoss(ema_rate=0.01)
+    for scale in (1.0, 1e3, 1e6):
+        scores = (torch.randn(16, 5) * scale).requires_grad_()
+        loss, estimate = loss_fn(scores, torch.randint(0, 5, (16,)))
+        loss.backward()
+        assert torch.isfinite(loss) and torch.isfinite(estimate) and torch.isfinite(scores.grad).all()
+    with pytest.raises(ValueError):
+        loss_fn(torch.zeros(1, 5), torch.tensor([0]))
+
+
+def test_mine_moving_average_corrects_the_gradient():
+    """The log-term gradient is E[exp T grad T] / ema, with ema the moving average of E[exp T]."""
+    loss_fn = MINELoss(ema_rate=0.5)
+    torch.manual_seed(0)
+    first = torch.zeros(4, 2)
+    loss_fn(first, torch.tensor([0, 1, 0, 1]))  # ema = E[exp 0] = 1
+    scores = torch.full((4, 2), math.log(3.0), requires_grad=True)
+    labels = torch.tensor([0, 1, 0, 1])
+    loss, _ = loss_fn(scores, labels)
+    loss.backward()
+    ema = 0.5 * 1.0 + 0.5 * 3.0
+    # joint term: -1/4 per sample; marginal term: + exp(T)/(4 ema) = 3 / (4 * 2) per sampled label
+    grad = scores.grad.sum(1)
+    torch.testing.assert_close(grad, torch.full((4,), -0.25 + 3.0 / (4 * ema)))
+
+
+@pytest.mark.parametrize("dependent", [True, False])
+def test_mine_recovers_planted_mutual_information(dependent):
+    generator = torch.Generator().manual_seed(1)
+    train, held_out = toy_data(2000, dependent, generator), toy_data(1000, dependent, generator)
+    model = MIEstimatorModel(tiny_config(rating_prior=None))
+    args = MINETrainingArguments(mine_epochs=15, mine_learning_rate=3e-3, mine_feature=False)
+    history = fit_mine(model, *train, args, *held_out, seed=0)
+    assert len(history) == 15 and all(math.isfinite(h["mi_rating_dv"]) for h in history)
+    estimate = estimate_mi(model, *held_out)["rating"]
+    if dependent:  # labels determine a token: I = H(Y) = log 5
+        assert estimate["dv"] == pytest.approx(math.log(5), abs=0.1)
+        assert estimate["pointwise"] == pytest.approx(math.log(5), abs=0.1)
+    else:
+        assert abs(estimate["dv"]) < 0.05 and abs(estimate["pointwise"]) < 0.05
+
+
+def test_remote_code_loads_without_recexplain(tmp_path):
+    MIEstimatorForRewardModeling(tiny_config()).save_pretrained(tmp_path)
+    code = (
+        "import sys; sys.modules['recexplain'] = None\n"
+        "import torch; from transformers import AutoModelForSequenceClassification as A\n"
+        f"m = A.from_pretrained({str(tmp_path)!r}, trust_remote_code=True)\n"
+        "assert 'recexplain' not in type(m).__module__, type(m).__module__\n"
+        "print(m(torch.tensor([[11, 12, 5, 9, 1, 20, 2]])).logits.shape)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "torch.Size([1, 1])" in result.stdout

@@ -1,0 +1,384 @@
+"""CTR models of `recexplain.models.srp4ctr` (transformers ModelTester style, tiny configs)."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from recexplain.models.srp4ctr import (
+    CTR_MODELS,
+    AutoModelForCTRPrediction,
+    BSTConfig,
+    DINConfig,
+    DINForCTRPrediction,
+    DINQFormerConfig,
+    DINQFormerForCTRPrediction,
+    SRP4CTRConfig,
+    SRP4CTRForCTRPrediction,
+    SRP4CTRForPreTraining,
+    SRP4CTRModel,
+)
+from recexplain.models.srp4ctr.layers import ActivationUnit
+
+MASK, IGNORE = 1, -100
+SIZES = dict(item_vocab_size=40, attr_vocab_size=12, behavior_vocab_size=7, time_vocab_size=9, user_vocab_size=10,
+             max_seq_len=8, max_attrs=3, hidden_size=32, mlp_hidden_sizes=[16, 8])
+TRANSFORMER = dict(num_hidden_layers=2, num_attention_heads=2, intermediate_size=48)
+CONFIGS = {
+    "srp4ctr": lambda **kw: SRP4CTRConfig(**{**SIZES, **TRANSFORMER, **kw}),
+    "din": lambda **kw: DINConfig(**{**SIZES, "attention_hidden_sizes": [16, 8], **kw}),
+    "bst": lambda **kw: BSTConfig(**{**SIZES, **TRANSFORMER, **kw}),
+    "din_qformer": lambda **kw: DINQFormerConfig(**{**SIZES, **TRANSFORMER, "num_query_tokens": 3,
+                                                    "attention_hidden_sizes": [16, 8], **kw}),
+}
+
+
+def ctr_batch(config, batch_size=3, seq_len=6, num_candidates=4, seed=0):
+    """Random right-padded CTR batch (contracts.md "Behaviour data")."""
+    g = torch.Generator().manual_seed(seed)
+    B, L, A, N = batch_size, seq_len, config.max_attrs, num_candidates
+
+    def ids(vocab, *shape):
+        return torch.randint(3, vocab, shape, generator=g)
+
+    attrs = ids(config.attr_vocab_size, B, L, A)
+    attrs[..., -1] = 0  # a pad slot
+    batch = {
+        "history_item_ids": ids(config.item_vocab_size, B, L),
+        "history_attr_ids": attrs,
+        "history_behavior_ids": ids(config.behavior_vocab_size, B, L),
+        "history_time_ids": ids(config.time_vocab_size, B, L),
+        "history_mask": torch.ones(B, L, dtype=torch.long),
+        "candidate_item_ids": ids(config.item_vocab_size, B, N),
+        "candidate_attr_ids": ids(config.attr_vocab_size, B, N, A),
+        "user_ids": ids(config.user_vocab_size, B),
+        "labels": torch.randint(0, 2, (B, N), generator=g).float(),
+    }
+    for key in ("history_item_ids", "history_behavior_ids", "history_time_ids", "history_mask"):
+        batch[key][1, L - 2:] = 0  # user 1 has 2 padding positions
+    batch["history_attr_ids"][1, L - 2:] = 0
+    return batch
+
+
+def pretraining_batch(config, seed=0):
+    """CTR-batch history where position 1 is item-masked (id + every attr slot = [MASK]) and
+    position 3 behaviour-masked (behaviour + time gap = [MASK]); labels hold the originals."""
+    batch = {k: v.clone() for k, v in ctr_batch(config, seed=seed).items() if k.startswith("history") or k == "user_ids"}
+    items, attrs = batch["history_item_ids"], batch["history_attr_ids"]
+    behaviors, times = batch["history_behavior_ids"], batch["history_time_ids"]
+    labels_item_id, labels_behavior = torch.full_like(items, IGNORE), torch.full_like(items, IGNORE)
+    labels_time_gap, labels_item_attr = torch.full_like(items, IGNORE), torch.full_like(attrs, IGNORE)
+    labels_item_id[:, 1] = items[:, 1]
+    labels_item_attr[:, 1] = attrs[:, 1].masked_fill(attrs[:, 1] == 0, IGNORE)
+    labels_behavior[:, 3], labels_time_gap[:, 3] = behaviors[:, 3], times[:, 3]
+    items[:, 1], attrs[:, 1], behaviors[:, 3], times[:, 3] = MASK, MASK, MASK, MASK
+    batch.update(labels_item_id=labels_item_id, labels_item_attr=labels_item_attr,
+                 labels_behavior=labels_behavior, labels_time_gap=labels_time_gap)
+    return batch
+
+
+def without_labels(batch):
+    return {k: v for k, v in batch.items() if not k.startswith("labels")}
+
+
+# -- configs ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_config_round_trip(name, tmp_path):
+    config = CONFIGS[name](mlp_activation="dice")
+    config.save_pretrained(tmp_path)
+    loaded = type(config).from_pretrained(tmp_path)
+    assert loaded.to_dict() == config.to_dict()
+    assert type(config).from_dict(config.to_dict()).to_dict() == config.to_dict()
+
+
+@pytest.mark.parametrize("bad", [
+    dict(hidden_size=30, num_attention_heads=4),
+    dict(item_vocab_size=3),
+    dict(item_loss="nce"),
+    dict(attr_loss="focal"),
+    dict(pretraining_loss_weights={"rating": 1.0}),
+    dict(pretraining_loss_weights={"item_id": 0.0}),
+    dict(mlp_activation="tanh"),
+    dict(hidden_dropout_prob=1.0),
+    dict(num_query_tokens=0),
+])
+def test_srp4ctr_config_rejects_bad_values(bad):
+    with pytest.raises(ValueError):
+        CONFIGS["srp4ctr"](**bad)
+
+
+def test_other_configs_reject_bad_values():
+    with pytest.raises(ValueError):
+        CONFIGS["din"](attention_hidden_sizes=[])
+    with pytest.raises(ValueError):
+        CONFIGS["bst"](num_attention_heads=3)
+    with pytest.raises(ValueError):
+        CONFIGS["din_qformer"](din_hidden_size=0)
+
+
+def test_config_from_feature_map():
+    class FakeFeatureMap:
+        max_seq_len, max_attrs = 50, 5
+
+        def vocab_size(self, field):
+            return {"item_id": 100, "item_attr": 20, "behavior": 6, "time_gap": 18, "user_id": 30}[field]
+
+    config = DINConfig.from_feature_map(FakeFeatureMap(), hidden_size=16)
+    assert (config.item_vocab_size, config.attr_vocab_size, config.user_vocab_size) == (100, 20, 30)
+    assert (config.max_seq_len, config.max_attrs, config.hidden_size) == (50, 5, 16)
+    assert SRP4CTRConfig().pretraining_loss_weights == {"item_id": 1.0, "item_attr": 1.0, "behavior": 1.0, "time_gap": 1.0}
+
+
+# -- CTR models -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", list(CTR_MODELS))
+def test_ctr_forward_shapes_and_backward(name):
+    model = CTR_MODELS[name](CONFIGS[name]())
+    batch = ctr_batch(model.config)
+    out = model(**batch)
+    assert out.logits.shape == (3, 4)
+    assert out.loss.ndim == 0 and torch.isfinite(out.loss)
+    out.loss.backward()
+    no_grad = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not no_grad, f"parameters without gradient: {no_grad}"
+    assert model(**without_labels(batch)).loss is None
+
+
+@pytest.mark.parametrize("name", list(CTR_MODELS))
+def test_ctr_save_load_identical_outputs(name, tmp_path):
+    model = CTR_MODELS[name](CONFIGS[name]()).eval()
+    batch = without_labels(ctr_batch(model.config))
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").is_file()
+    loaded = AutoModelForCTRPrediction.from_pretrained(tmp_path).eval()
+    assert type(loaded) is type(model)
+    torch.testing.assert_close(loaded(**batch).logits, model(**batch).logits, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", list(CTR_MODELS))
+def test_folded_scoring_equals_per_candidate(name):
+    model = CTR_MODELS[name](CONFIGS[name]()).eval()
+    batch = without_labels(ctr_batch(model.config, num_candidates=5))
+    folded = model(**batch).logits  # [B, N]
+    single = [model(**{**batch, "candidate_item_ids": batch["candidate_item_ids"][:, n:n + 1],
+                       "candidate_attr_ids": batch["candidate_attr_ids"][:, n:n + 1]}).logits for n in range(5)]
+    torch.testing.assert_close(folded, torch.cat(single, dim=1), rtol=0, atol=1e-5)
+
+
+def test_padding_is_ignored():
+    """Changing ids at padded history positions does not change any model's scores."""
+    for name, cls in CTR_MODELS.items():
+        model = cls(CONFIGS[name]()).eval()
+        batch = without_labels(ctr_batch(model.config))
+        changed = {k: v.clone() for k, v in batch.items()}
+        changed["history_item_ids"][1, -2:] = 5
+        changed["history_attr_ids"][1, -2:] = 4
+        torch.testing.assert_close(model(**changed).logits, model(**batch).logits, rtol=0, atol=1e-6)
+
+
+def test_tower_uses_encoder_key_value_of_each_layer():
+    model = SRP4CTRForCTRPrediction(CONFIGS["srp4ctr"]()).eval()
+    batch = without_labels(ctr_batch(model.config))
+    encoder_kv, tower_kv = {}, {}
+    hooks = [layer.register_forward_hook(lambda m, args, out, i=i: encoder_kv.__setitem__(i, out[1]))
+             for i, layer in enumerate(model.srp4ctr.layers)]
+    hooks += [layer.register_forward_hook(lambda m, args, out, i=i: tower_kv.__setitem__(i, args[1]))
+              for i, layer in enumerate(model.tower)]
+    model(**batch)
+    for hook in hooks:
+        hook.remove()
+    states = model.srp4ctr(**{k: v for k, v in batch.items() if k.startswith("history")},
+                           output_hidden_states=True).hidden_states
+    for i, layer in enumerate(model.srp4ctr.layers):
+        assert tower_kv[i][0] is encoder_kv[i][0] and tower_kv[i][1] is encoder_kv[i][1]
+        key, value = layer.attention.key_value(states[i])  # encoder layer i's own projections of its input
+        torch.testing.assert_close(tower_kv[i][0], key)
+        torch.testing.assert_close(tower_kv[i][1], value)
+    # the tower owns no key/value projections: the only ones are the encoder's
+    kv_params = [n for n, _ in model.named_parameters() if ".key." in n or ".value." in n]
+    assert kv_params and all(n.startswith("srp4ctr.layers.") for n in kv_params)
+    assert not any(hasattr(layer.attention, "key") or hasattr(layer.attention, "value") for layer in model.tower)
+    # and the candidate goes through the shared input embeddings
+    assert not any("item_embeddings" in n for n, _ in model.named_parameters() if not n.startswith("srp4ctr."))
+
+
+# -- pre-training -------------------------------------------------------------------------------
+def test_pretraining_losses_and_backward():
+    model = SRP4CTRForPreTraining(CONFIGS["srp4ctr"]())
+    out = model(**pretraining_batch(model.config))
+    parts = [out.item_id_loss, out.item_attr_loss, out.behavior_loss, out.time_gap_loss]
+    assert all(p is not None and p.ndim == 0 for p in parts)
+    torch.testing.assert_close(out.loss, sum(parts))
+    out.loss.backward()
+    no_grad = [n for n, p in model.named_parameters() if p.grad is None]
+    assert not no_grad, no_grad
+    assert model(**without_labels(pretraining_batch(model.config))).loss is None
+
+
+@pytest.mark.parametrize("options", [dict(item_loss="sampled_softmax", num_sampled_negatives=8),
+                                     dict(item_loss="sampled_softmax", negative_sampler="uniform", num_sampled_negatives=8),
+                                     dict(attr_loss="softmax"),
+                                     dict(pretraining_loss_weights={"behavior": 0.0, "item_attr": 2.0})])
+def test_pretraining_options(options):
+    model = SRP4CTRForPreTraining(CONFIGS["srp4ctr"](**options))
+    out = model(**pretraining_batch(model.config))
+    assert torch.isfinite(out.loss)
+    out.loss.backward()
+    if "pretraining_loss_weights" in options:
+        assert "behavior" not in model.heads and out.behavior_loss is None
+        torch.testing.assert_close(out.loss, out.item_id_loss + 2.0 * out.item_attr_loss + out.time_gap_loss)
+
+
+def test_sampled_softmax_sampler_and_full_softmax_approximation():
+    model = SRP4CTRForPreTraining(CONFIGS["srp4ctr"](item_loss="sampled_softmax", num_sampled_negatives=4000))
+    ids = model._sample_items(4000, model.config.item_vocab_size - 3, "cpu")
+    assert ids.min() >= 3 and ids.max() < model.config.item_vocab_size
+    assert (ids < 10).float().mean() > 0.4  # log-uniform: low (frequent) ids dominate
+    # with every item sampled many times the sampled loss is close to the full softmax loss
+    states, targets = torch.randn(5, 32), torch.randint(3, 40, (5,))
+    table, bias = 0.3 * torch.randn(40, 32), torch.zeros(40)
+    model.config.negative_sampler = "uniform"
+    sampled = model._sampled_softmax_loss(states, targets, table, bias)
+    full = torch.nn.functional.cross_entropy(states @ table[3:].T, targets - 3)
+    assert abs(sampled.item() - full.item()) < 0.2, (sampled.item(), full.item())
+
+
+def test_masked_fields_are_never_visible():
+    model = SRP4CTRForPreTraining(CONFIGS["srp4ctr"]()).eval()
+    batch = pretraining_batch(model.config)
+    out = model(**batch)
+    # the originals (labels) at masked positions do not reach the encoder
+    other = {k: v.clone() for k, v in batch.items()}
+    other["labels_item_id"][:, 1] = (other["labels_item_id"][:, 1] + 1 - 3) % 37 + 3
+    other["labels_behavior"][:, 3] = (other["labels_behavior"][:, 3] + 1 - 3) % 4 + 3
+    other["labels_item_attr"][:, 1, 0] = 5
+    out2 = model(**other)
+    torch.testing.assert_close(out2.last_hidden_state, out.last_hidden_state, rtol=0, atol=0)
+    assert not torch.allclose(out2.loss, out.loss)
+    # the number of attribute slots the collator masked (pad slots left as pad or set to [MASK]) is invisible too
+    fewer = {k: v.clone() for k, v in without_labels(batch).items()}
+    fewer["history_attr_ids"][:, 1, 1:] = 0
+    torch.testing.assert_close(model.srp4ctr(**{k: v for k, v in fewer.items() if k != "user_ids"}).last_hidden_state,
+                               out.last_hidden_state, rtol=0, atol=1e-6)
+
+
+def test_item_id_only_bert_ignores_side_information():
+    config = CONFIGS["srp4ctr"](use_side_info=False)
+    model = SRP4CTRForPreTraining(config).eval()
+    assert list(model.heads) == ["item_id"]
+    assert not hasattr(model.srp4ctr.embeddings.fields, "attr_embeddings")
+    batch = pretraining_batch(config)
+    out = model(**batch)
+    assert out.item_attr_loss is None and out.behavior_loss is None
+    torch.testing.assert_close(out.loss, out.item_id_loss)
+    shuffled = {**batch, "history_behavior_ids": batch["history_behavior_ids"].flip(1),
+                "history_attr_ids": torch.zeros_like(batch["history_attr_ids"])}
+    torch.testing.assert_close(model(**shuffled).last_hidden_state, out.last_hidden_state)
+
+
+# -- pre-trained encoder into CTR models ----------------------------------------------------------
+@pytest.fixture()
+def pretrained_dir(tmp_path):
+    model = SRP4CTRForPreTraining(CONFIGS["srp4ctr"]())
+    with torch.no_grad():
+        for p in model.srp4ctr.parameters():
+            p.add_(0.1)  # distinguishable from a fresh init
+    model.save_pretrained(tmp_path / "pre")
+    return tmp_path / "pre", model.srp4ctr.state_dict()
+
+
+def assert_encoder_equal(model, state):
+    loaded = model.srp4ctr.state_dict()
+    assert loaded.keys() == state.keys()
+    for key in state:
+        torch.testing.assert_close(loaded[key], state[key], rtol=0, atol=0)
+
+
+def test_ctr_model_loads_pretrained_encoder_and_freezes(pretrained_dir):
+    path, state = pretrained_dir
+    model = SRP4CTRForCTRPrediction.from_pretrained(path, freeze_encoder=True, hidden_dropout_prob=0.5)
+    assert_encoder_equal(model, state)
+    assert not any(p.requires_grad for p in model.srp4ctr.parameters())
+    assert all(p.requires_grad for n, p in model.named_parameters() if not n.startswith("srp4ctr."))
+    model.train()
+    assert not model.srp4ctr.training and model.tower.training
+    batch = ctr_batch(model.config)
+    history = {k: v for k, v in batch.items() if k.startswith("history")}
+    torch.testing.assert_close(model.srp4ctr(**history).last_hidden_state, model.srp4ctr(**history).last_hidden_state)
+    tower_before = model.mlp.output.weight.detach().clone()
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    model(**batch).loss.backward()
+    optimizer.step()
+    assert_encoder_equal(model, state)
+    assert not torch.equal(model.mlp.output.weight, tower_before)
+
+
+def test_qformer_models_load_pretrained_encoder(pretrained_dir):
+    path, state = pretrained_dir
+    direct = DINQFormerForCTRPrediction.from_pretrained(path, num_query_tokens=2, attention_hidden_sizes=[8])
+    via_encoder = DINQFormerForCTRPrediction.from_pretrained_encoder(path, num_query_tokens=2, freeze_encoder=True)
+    for model in (direct, via_encoder):
+        assert_encoder_equal(model, state)
+        assert model.qformer.query_tokens.shape == (2, 32)
+        assert model.interest_tokens(**{k: v for k, v in ctr_batch(model.config).items()
+                                        if k.startswith("history")}).shape == (3, 2, 32)
+    assert not any(p.requires_grad for p in via_encoder.srp4ctr.parameters())
+    assert all(p.requires_grad for p in via_encoder.qformer.parameters())
+
+
+def test_din_activation_unit_equals_concatenation_form():
+    unit = ActivationUnit(8, [6, 4], activation="prelu")
+    q, k, mask = torch.randn(2, 3, 8), torch.randn(2, 5, 8), torch.ones(2, 5)
+    mask[0, -1] = 0
+    pairs = torch.cat([q[:, :, None].expand(-1, -1, 5, -1), k[:, None].expand(-1, 3, -1, -1)], -1)  # [B, N, L, 16]
+    qq, kk = pairs.split(8, -1)
+    hidden = unit.first_activation(unit.first(torch.cat([qq, kk, qq - kk, qq * kk], -1)))
+    expected = unit.mlp(hidden).squeeze(-1) * mask[:, None]
+    torch.testing.assert_close(unit(q, k, mask), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_auto_classes_dispatch():
+    from transformers import AutoModel, AutoModelForPreTraining
+
+    assert type(AutoModel.from_config(CONFIGS["srp4ctr"]())) is SRP4CTRModel
+    assert type(AutoModelForPreTraining.from_config(CONFIGS["srp4ctr"]())) is SRP4CTRForPreTraining
+    assert type(AutoModel.from_config(CONFIGS["din"]())) is DINForCTRPrediction
+    for name, cls in CTR_MODELS.items():
+        assert type(AutoModelForCTRPrediction.from_config(CONFIGS[name]())) is cls
+
+
+def test_remote_code_loads_without_recexplain(tmp_path):
+    """save_pretrained ships the folder's code: a process that cannot import recexplain loads the
+    checkpoints with trust_remote_code=True and reproduces the scores."""
+    expected = {}
+    for name in ("din_qformer", "bst"):
+        model = CTR_MODELS[name](CONFIGS[name]()).eval()
+        batch = without_labels(ctr_batch(model.config))
+        model.save_pretrained(tmp_path / name)
+        expected[name] = (batch, model(**batch).logits)
+    pre = SRP4CTRForPreTraining(CONFIGS["srp4ctr"]()).eval()
+    pre.save_pretrained(tmp_path / "pre")
+    pre_batch = without_labels(pretraining_batch(pre.config))
+    expected["pre"] = (pre_batch, pre(**pre_batch).last_hidden_state)
+    torch.save(expected, tmp_path / "expected.pt")
+    code = textwrap.dedent(f"""
+        import sys, torch
+        sys.modules["recexplain"] = None  # make sure the package cannot be imported
+        from transformers import AutoModel, AutoModelForPreTraining
+        expected = torch.load({str(tmp_path / "expected.pt")!r})
+        for name in ("din_qformer", "bst"):
+            model = AutoModel.from_pretrained({str(tmp_path)!r} + "/" + name, trust_remote_code=True).eval()
+            batch, logits = expected[name]
+            assert type(model).__name__.endswith("ForCTRPrediction"), type(model)
+            assert torch.equal(model(**batch).logits, logits), name
+        model = AutoModelForPreTraining.from_pretrained({str(tmp_path / "pre")!r}, trust_remote_code=True).eval()
+        batch, hidden = expected["pre"]
+        assert torch.equal(model(**batch).last_hidden_state, hidden)
+        print("REMOTE_OK", type(model).__module__)
+    """)
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "REMOTE_OK transformers_modules." in result.stdout
