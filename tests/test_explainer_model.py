@@ -1,5 +1,6 @@
 """Unit tests of the explanation generator (PETER-style and causal-LM backbones) and its PPO value model."""
 
+import copy
 import json
 import os
 import subprocess
@@ -360,6 +361,15 @@ def test_causal_lm_lora_trains_only_adapters_and_prompts(tmp_path):
     reloaded = PeftModel.from_pretrained(fresh, tmp_path / "adapter").eval()
     torch.testing.assert_close(reloaded(input_ids=ids, attention_mask=mask).logits, expected)
     assert reloaded.generate(input_ids=ids, attention_mask=mask, max_new_tokens=4).shape[0] == 2
+
+    # a value model for PPO from the LoRA-trained generator: merge the adapters into a copy first
+    with pytest.raises(ValueError):
+        RecExplainerForValueModeling.from_generator(peft_model)
+    merged = copy.deepcopy(peft_model).merge_and_unload()
+    value_model = RecExplainerForValueModeling.from_generator(merged).eval()
+    adapted_hidden = peft_model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[-1]
+    value_hidden = value_model.model(ids, attention_mask=mask, output_hidden_states=True).hidden_states[-1]
+    torch.testing.assert_close(value_hidden, adapted_hidden, rtol=1e-5, atol=1e-5)
 
 
 # ---------------------------------------------------------------- value model (TRL convention)

@@ -327,6 +327,27 @@ def test_qformer_models_load_pretrained_encoder(pretrained_dir):
     assert all(p.requires_grad for p in via_encoder.qformer.parameters())
 
 
+def test_item_only_pretraining_fine_tunes_with_side_information(tmp_path):
+    """srp4ctr_bert ablation: an item-id-only encoder loads into a CTR model with side information
+    (same CTR model for every pre-training variant); the side embeddings start fresh."""
+    bert = SRP4CTRForPreTraining(CONFIGS["srp4ctr"](use_side_info=False))
+    bert.save_pretrained(tmp_path / "bert")
+    model = SRP4CTRForCTRPrediction.from_pretrained(tmp_path / "bert", use_side_info=True)
+    assert model.config.use_side_info and hasattr(model.srp4ctr.embeddings.fields, "attr_embeddings")
+    torch.testing.assert_close(model.srp4ctr.layers[0].attention.key.weight, bert.srp4ctr.layers[0].attention.key.weight)
+    assert torch.isfinite(model(**ctr_batch(model.config)).loss)
+
+
+def test_dice_activation_trains_and_round_trips(tmp_path):
+    model = DINForCTRPrediction(CONFIGS["din"](mlp_activation="dice"))
+    batch = ctr_batch(model.config)
+    model(**batch).loss.backward()
+    assert model.interest.mlp.activations[0].alpha.grad is not None
+    model.eval().save_pretrained(tmp_path)
+    loaded = DINForCTRPrediction.from_pretrained(tmp_path).eval()
+    torch.testing.assert_close(loaded(**batch).logits, model(**batch).logits, rtol=0, atol=0)
+
+
 def test_din_activation_unit_equals_concatenation_form():
     unit = ActivationUnit(8, [6, 4], activation="prelu")
     q, k, mask = torch.randn(2, 3, 8), torch.randn(2, 5, 8), torch.ones(2, 5)

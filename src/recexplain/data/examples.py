@@ -45,6 +45,33 @@ def _features(ctr: bool) -> Features:
     return Features(spec)
 
 
+class _RowBuffer:
+    """Collects rows column-wise and converts them to Arrow every `chunk` rows, so that large
+    example sets never hold millions of small Python lists at once."""
+
+    def __init__(self, features: Features, chunk: int = 8192):
+        self.features, self.chunk, self.parts, self.rows = features, chunk, [], 0
+        self.columns: Dict[str, list] = {k: [] for k in features}
+
+    def add(self, **row) -> None:
+        for k, v in row.items():
+            self.columns[k].append(v)
+        self.rows += 1
+        if len(self.columns["user_ids"]) >= self.chunk:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.columns["user_ids"]:
+            self.parts.append(datasets.Dataset.from_dict(self.columns, features=self.features))
+            self.columns = {k: [] for k in self.features}
+
+    def dataset(self) -> datasets.Dataset:
+        self._flush()
+        if not self.parts:
+            return datasets.Dataset.from_dict({k: [] for k in self.features}, features=self.features)
+        return self.parts[0] if len(self.parts) == 1 else datasets.concatenate_datasets(self.parts)
+
+
 def encode_sequence(row: dict, feature_map: FeatureMap) -> Dict[str, list]:
     """One user's events -> the four `history_*` id lists (full length, not yet capped)."""
     return {
@@ -125,15 +152,11 @@ def build_ctr_examples(
     sampler = NegativeSampler(list(feature_map.item_attributes), seed) if label_mode == "sampled" else None
     full = list(splits["test"]["item_id"]) if sampler else None
     L = feature_map.max_seq_len
-    out: Dict[str, list] = {k: [] for k in _features(True)}
+    out = _RowBuffer(_features(True))
 
     def emit(user_id: int, history: Dict[str, list], items: List[str], labels: List[float]):
-        for k in HISTORY_KEYS:
-            out[k].append(history[k])
-        out["user_ids"].append(user_id)
-        out["candidate_item_ids"].append(feature_map.encode("item_id", items))
-        out["candidate_attr_ids"].append([feature_map.item_attr_ids(i) for i in items])
-        out["labels"].append(labels)
+        out.add(user_ids=user_id, **history, candidate_item_ids=feature_map.encode("item_id", items),
+                candidate_attr_ids=[feature_map.item_attr_ids(i) for i in items], labels=labels)
 
     for r, row in enumerate(iter_rows(rows)):
         n = len(row["item_id"])
@@ -158,10 +181,10 @@ def build_ctr_examples(
             else:
                 for item, label in zip(items, labels):
                     emit(user_id, history, [item], [label])
-    if not out["labels"]:
+    if not out.rows:
         raise ValueError(f"build_ctr_examples: split {split!r} yields no examples")
-    logger.info("CTR %s examples (%s, %s): %d rows", split, label_mode, "grouped" if grouped else "flat", len(out["labels"]))
-    return datasets.Dataset.from_dict(out, features=_features(True))
+    logger.info("CTR %s examples (%s, %s): %d rows", split, label_mode, "grouped" if grouped else "flat", out.rows)
+    return out.dataset()
 
 
 def build_pretraining_examples(
@@ -172,7 +195,7 @@ def build_pretraining_examples(
     if max_windows_per_user < 1:
         raise ValueError(f"max_windows_per_user must be >= 1, got {max_windows_per_user}")
     L = feature_map.max_seq_len
-    out: Dict[str, list] = {k: [] for k in _features(False)}
+    out = _RowBuffer(_features(False))
     dropped = 0
     for row in iter_rows(train):
         n = len(row["item_id"])
@@ -185,9 +208,7 @@ def build_pretraining_examples(
             end = n - w * L
             if end <= 0:
                 break
-            for k, v in _window(encoded, max(0, end - L), end).items():
-                out[k].append(v)
-            out["user_ids"].append(user_id)
+            out.add(user_ids=user_id, **_window(encoded, max(0, end - L), end))
     if dropped:
         logger.warning("build_pretraining_examples: %d users with an empty train sequence skipped", dropped)
-    return datasets.Dataset.from_dict(out, features=_features(False))
+    return out.dataset()

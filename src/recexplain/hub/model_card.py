@@ -121,7 +121,7 @@ def render_model_card(
     ]
     card_data = ModelCardData(
         library_name="transformers",
-        license=extra.get("license", "apache-2.0"),
+        license=extra.get("license"),  # the project declares no license yet: only what the caller states
         tags=[*fam.tags, *extra.get("tags", ())],
         datasets=[dataset],
         metrics=list(metrics),

@@ -533,7 +533,17 @@ class RecExplainerForValueModeling(RecExplainerPreTrainedModel):
 
     @classmethod
     def from_generator(cls, generator: RecExplainerPreTrainedModel) -> "RecExplainerForValueModeling":
-        """A value model whose backbone is a copy of a (trained) generator's backbone; the score head is fresh."""
+        """
+        A value model whose backbone is a copy of a (trained) generator's backbone; the score head is fresh.
+
+        For a generator wrapped by `peft`, pass `peft_model.merge_and_unload()` (on a copy if the adapters are still
+        needed).
+        """
+        if not isinstance(generator, RecExplainerPreTrainedModel):
+            raise ValueError(
+                f"expected a RecExplainer model, got {type(generator).__name__}; merge peft adapters first "
+                "(`peft_model.merge_and_unload()`)"
+            )
         model = cls(generator.config)
         model.model.load_state_dict(getattr(generator, generator.base_model_prefix).state_dict())
         return model.to(device=generator.device, dtype=generator.dtype)

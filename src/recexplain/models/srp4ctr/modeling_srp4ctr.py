@@ -275,7 +275,6 @@ class SRP4CTRForPreTraining(SRP4CTRPreTrainedModel):
             return nn.functional.cross_entropy(logits[rows], targets[valid])
         multi_hot = torch.zeros_like(logits)  # [M, Va]
         multi_hot.scatter_(1, torch.where(valid, targets, 0), valid.to(logits.dtype))
-        multi_hot[:, self.config.pad_token_id] = 0.0
         real = slice(self.config.oov_token_id, None)  # PAD and MASK are never targets
         return nn.functional.binary_cross_entropy_with_logits(logits[:, real], multi_hot[:, real])
 
