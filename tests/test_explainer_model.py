@@ -136,7 +136,8 @@ def test_forward_shapes_losses_and_backward():
     assert len(out.hidden_states) == model.config.num_hidden_layers + 1
     assert out.hidden_states[-1].shape == (batch, length, 32)
     weights = model.config.loss_weights
-    expected = weights["text"] * out.text_loss + weights["rating"] * out.rating_loss + weights["context"] * out.context_loss
+    terms = {"text": out.text_loss, "rating": out.rating_loss, "context": out.context_loss}
+    expected = sum(weights[name] * value for name, value in terms.items())
     torch.testing.assert_close(out.loss, expected)
     out.loss.backward()
     for name in ("lm_head.weight", "rating_head.0.weight", "model.layers.0.attention.qkv_proj.weight"):
@@ -242,7 +243,9 @@ def test_generate_left_padded_batch_equals_each_prompt_alone(config_fn):
 def test_generate_cached_scores_equal_uncached():
     model = make_model()
     ids, mask = left_pad([PROMPT_A, PROMPT_B + [6]])
-    kwargs = dict(attention_mask=mask, max_new_tokens=5, do_sample=False, output_scores=True, return_dict_in_generate=True)
+    kwargs = dict(
+        attention_mask=mask, max_new_tokens=5, do_sample=False, output_scores=True, return_dict_in_generate=True
+    )
     cached = model.generate(ids, use_cache=True, **kwargs)
     uncached = model.generate(ids, use_cache=False, **kwargs)
     assert torch.equal(cached.sequences, uncached.sequences)
@@ -271,16 +274,19 @@ def test_predict_rating_is_in_range():
     assert torch.equal(model.predict_rating(ids, attention_mask=mask), torch.full((2,), 5.0))
 
 
-def test_entity_tokens_are_never_scored_or_generated():
+def test_entity_and_pad_tokens_are_never_scored_or_generated():
     model = make_model(tiny_config(entity_token_start=ENTITY_START, num_entity_tokens=NUM_ENTITIES))
     out = model(torch.tensor([SEQ_A]))
     entity = slice(ENTITY_START, ENTITY_START + NUM_ENTITIES)
     assert (out.logits[..., entity] == MASKED_LOGIT).all() and (out.context_logits[..., entity] == MASKED_LOGIT).all()
-    assert (out.logits[..., WORDS] != MASKED_LOGIT).all()
+    assert (out.logits[..., WORDS + [EOS]] != MASKED_LOGIT).all()
+    assert (out.logits[..., [PAD, BOS]] == MASKED_LOGIT).all()  # a generated <pad> would read as padding to TRL
     torch.manual_seed(0)
     sampled = model.generate(torch.tensor([PROMPT_A] * 8), do_sample=True, max_new_tokens=8, min_new_tokens=8)
     new_tokens = sampled[:, len(PROMPT_A):]
     assert not ((new_tokens >= ENTITY_START) & (new_tokens < ENTITY_START + NUM_ENTITIES)).any()
+    before_eos = (new_tokens == EOS).cumsum(-1) == 0
+    assert not ((new_tokens == BOS) | ((new_tokens == PAD) & before_eos)).any()
 
 
 # ---------------------------------------------------------------- causal-LM backbone (PEPLER style) + LoRA
@@ -418,6 +424,12 @@ def test_auto_classes_and_remote_code(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == str(expected)
+
+
+def test_too_long_sequence_raises():
+    model = make_model(tiny_config(max_position_embeddings=8))
+    with pytest.raises(ValueError):
+        model(torch.tensor([SEQ_A]))
 
 
 def test_backbone_is_the_base_model():

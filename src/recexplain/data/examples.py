@@ -8,10 +8,13 @@ CTR example row (one request = one history + N candidates; contracts.md "CTR exa
     history_behavior_ids  [L] int
     history_time_ids      [L] int
     candidate_item_ids    [N] int      (grouped: positive first, then the negatives; flat: N = 1)
-    candidate_attr_ids    [N, A] int   (from the feature map's catalogue table)
+    candidate_attr_ids    [N, A] int   (the catalogue attributes of each candidate)
     labels                [N] float 0/1
 
 Pre-training row: `user_ids` and the four `history_*` columns.
+
+Users' sequences are encoded once; each example refers to a window of them, and the Arrow
+columns are assembled with numpy, so large example sets build quickly and compactly.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from typing import Dict, Iterable, List, Optional
 
 import datasets
 import numpy as np
+import pyarrow as pa
 from datasets import Features, List as DList, Value
 
 from .behavior import iter_rows
@@ -45,33 +49,6 @@ def _features(ctr: bool) -> Features:
     return Features(spec)
 
 
-class _RowBuffer:
-    """Collects rows column-wise and converts them to Arrow every `chunk` rows, so that large
-    example sets never hold millions of small Python lists at once."""
-
-    def __init__(self, features: Features, chunk: int = 8192):
-        self.features, self.chunk, self.parts, self.rows = features, chunk, [], 0
-        self.columns: Dict[str, list] = {k: [] for k in features}
-
-    def add(self, **row) -> None:
-        for k, v in row.items():
-            self.columns[k].append(v)
-        self.rows += 1
-        if len(self.columns["user_ids"]) >= self.chunk:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self.columns["user_ids"]:
-            self.parts.append(datasets.Dataset.from_dict(self.columns, features=self.features))
-            self.columns = {k: [] for k in self.features}
-
-    def dataset(self) -> datasets.Dataset:
-        self._flush()
-        if not self.parts:
-            return datasets.Dataset.from_dict({k: [] for k in self.features}, features=self.features)
-        return self.parts[0] if len(self.parts) == 1 else datasets.concatenate_datasets(self.parts)
-
-
 def encode_sequence(row: dict, feature_map: FeatureMap) -> Dict[str, list]:
     """One user's events -> the four `history_*` id lists (full length, not yet capped)."""
     return {
@@ -82,8 +59,47 @@ def encode_sequence(row: dict, feature_map: FeatureMap) -> Dict[str, list]:
     }
 
 
-def _window(encoded: Dict[str, list], start: int, end: int) -> Dict[str, list]:
-    return {k: encoded[k][start:end] for k in HISTORY_KEYS}
+class _EncodedSequences:
+    """All users' encoded events concatenated (`[E]`, attrs `[E, A]`); windows are (start, length)."""
+
+    def __init__(self, max_attrs: int):
+        self.max_attrs = max_attrs
+        self.columns: Dict[str, list] = {k: [] for k in HISTORY_KEYS}
+
+    def add(self, encoded: Dict[str, list]) -> int:
+        """Append one user's encoded events; returns the global offset of its first event."""
+        base = len(self.columns["history_item_ids"])
+        for k in HISTORY_KEYS:
+            self.columns[k].extend(encoded[k])
+        return base
+
+    def history_arrays(self, starts: np.ndarray, lengths: np.ndarray) -> Dict[str, pa.Array]:
+        """Arrow list columns for the windows `[starts[i], starts[i] + lengths[i])`."""
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+        np.cumsum(lengths, out=offsets[1:])
+        index = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])  # [sum(lengths)]
+        out = {}
+        for k in HISTORY_KEYS:
+            values = np.asarray(self.columns[k], dtype=np.int32).reshape(-1, self.max_attrs) if k == "history_attr_ids" \
+                else np.asarray(self.columns[k], dtype=np.int32)
+            picked = values[index] if len(values) else values
+            out[k] = _list_array(picked, offsets)
+        return out
+
+
+def _list_array(values: np.ndarray, offsets: np.ndarray) -> pa.Array:
+    """Arrow list array; a 2-D `values` `[E, A]` gives a list of fixed-length lists."""
+    if values.ndim == 2:
+        a = values.shape[1]
+        inner_offsets = np.arange(0, values.size + 1, a, dtype=np.int32) if a else np.zeros(len(values) + 1, np.int32)
+        inner = pa.ListArray.from_arrays(pa.array(inner_offsets), pa.array(values.reshape(-1)))
+        return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), inner)
+    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values))
+
+
+def _to_dataset(columns: Dict[str, pa.Array], features: Features) -> datasets.Dataset:
+    table = pa.table({k: columns[k] for k in features})
+    return datasets.Dataset(table).cast(features) if table.schema != features.arrow_schema else datasets.Dataset(table)
 
 
 class NegativeSampler:
@@ -91,15 +107,15 @@ class NegativeSampler:
     (user, target position) depends only on `seed`, the user token and the position, so every
     model compared (and every `max_seq_len`) sees the same negatives."""
 
-    def __init__(self, catalogue: List[str], seed: int = 0):
+    def __init__(self, catalogue: Iterable[str], seed: int = 0):
         self.catalogue, self.seed = sorted(set(catalogue)), seed
         if not self.catalogue:
             raise ValueError("NegativeSampler: empty item catalogue")
-        self._index = {item: i for i, item in enumerate(self.catalogue)}
+        self.index = {item: i for i, item in enumerate(self.catalogue)}
 
-    def sample(self, user: str, position: int, exclude: Iterable[str], k: int) -> List[str]:
-        """`k` distinct catalogue items not in `exclude`, in draw order."""
-        excluded = np.fromiter({self._index[x] for x in exclude if x in self._index}, dtype=np.int64)
+    def sample_indices(self, user: str, position: int, exclude: Iterable[str], k: int) -> np.ndarray:
+        """`k` distinct catalogue indices whose items are not in `exclude`, in draw order."""
+        excluded = np.fromiter({self.index[x] for x in exclude if x in self.index}, dtype=np.int64)
         n = len(self.catalogue)
         if n - len(excluded) < k:
             raise ValueError(f"user {user!r}: only {n - len(excluded)} catalogue items outside the history, {k} negatives requested")
@@ -110,8 +126,12 @@ class NegativeSampler:
             draw = draw[~np.isin(draw, excluded)]
             _, first = np.unique(draw, return_index=True)
             if len(first) >= k:
-                return [self.catalogue[j] for j in draw[np.sort(first)[:k]]]
+                return draw[np.sort(first)[:k]]
             size *= 2
+
+    def sample(self, user: str, position: int, exclude: Iterable[str], k: int) -> List[str]:
+        """`k` distinct catalogue items not in `exclude` (tokens)."""
+        return [self.catalogue[j] for j in self.sample_indices(user, position, exclude, k)]
 
 
 def build_ctr_examples(
@@ -137,7 +157,7 @@ def build_ctr_examples(
       - "sampled": the target item is a positive, plus `num_negatives` seeded negatives from the
         catalogue (`feature_map.item_attributes`) that the user never interacted with.
     grouped: one row per target with N = 1 + num_negatives candidates (positive first), or one
-      row per candidate (N = 1). Default: flat for "train", grouped otherwise.
+      row per candidate (N = 1, the history repeated). Default: flat for "train", grouped otherwise.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -149,15 +169,15 @@ def build_ctr_examples(
     if label_mode == "sampled" and num_negatives < 1:
         raise ValueError(f"num_negatives must be >= 1, got {num_negatives}")
     grouped = (split != "train") if grouped is None else grouped
-    sampler = NegativeSampler(list(feature_map.item_attributes), seed) if label_mode == "sampled" else None
-    full = list(splits["test"]["item_id"]) if sampler else None
-    L = feature_map.max_seq_len
-    out = _RowBuffer(_features(True))
-
-    def emit(user_id: int, history: Dict[str, list], items: List[str], labels: List[float]):
-        out.add(user_ids=user_id, **history, candidate_item_ids=feature_map.encode("item_id", items),
-                candidate_attr_ids=[feature_map.item_attr_ids(i) for i in items], labels=labels)
-
+    fm, L, A = feature_map, feature_map.max_seq_len, feature_map.max_attrs
+    n_cand = 1 + num_negatives if label_mode == "sampled" else 1
+    if label_mode == "sampled":
+        sampler = NegativeSampler(fm.item_attributes, seed)
+        catalogue_ids = np.asarray(fm.encode("item_id", sampler.catalogue), dtype=np.int32)  # [C]
+        catalogue_attrs = np.asarray([fm.item_attr_ids(t) for t in sampler.catalogue], dtype=np.int32).reshape(-1, A)
+        full = list(splits["test"]["item_id"])  # whole sequences: negatives avoid every interacted item
+    sequences = _EncodedSequences(A)
+    starts, lengths, users, cand_ids, cand_attrs, labels = [], [], [], [], [], []
     for r, row in enumerate(iter_rows(rows)):
         n = len(row["item_id"])
         targets = list(range(1, n)) if split == "train" else ([n - 1] if n >= 2 else [])
@@ -165,26 +185,39 @@ def build_ctr_examples(
             targets = targets[-max_train_targets_per_user:] if max_train_targets_per_user > 0 else []
         if not targets:
             continue
-        encoded = encode_sequence(row, feature_map)
-        user_id = feature_map.encode("user_id", row["user_id"])
-        exclude = set(full[r]) if sampler else None
+        base = sequences.add(encode_sequence(row, fm))
+        user_id = fm.encode("user_id", row["user_id"])
+        exclude = set(full[r]) if label_mode == "sampled" else None
         for t in targets:
-            history = _window(encoded, max(0, t - L), t)
+            start = max(0, t - L)
+            starts.append(base + start)
+            lengths.append(t - start)
+            users.append(user_id)
             target = row["item_id"][t]
+            cand_ids.append(fm.encode("item_id", target))
+            cand_attrs.append(fm.item_attr_ids(target))
             if label_mode == "threshold":
-                emit(user_id, history, [target], [float(row["rating"][t] >= threshold)])
-                continue
-            items = [target] + sampler.sample(row["user_id"], t, exclude, num_negatives)
-            labels = [1.0] + [0.0] * num_negatives
-            if grouped:
-                emit(user_id, history, items, labels)
+                labels.append(float(row["rating"][t] >= threshold))
             else:
-                for item, label in zip(items, labels):
-                    emit(user_id, history, [item], [label])
-    if not out.rows:
+                neg = sampler.sample_indices(row["user_id"], t, exclude, num_negatives)
+                cand_ids.extend(catalogue_ids[neg].tolist())
+                cand_attrs.extend(catalogue_attrs[neg].tolist())
+                labels.extend([1.0] + [0.0] * num_negatives)
+    if not starts:
         raise ValueError(f"build_ctr_examples: split {split!r} yields no examples")
-    logger.info("CTR %s examples (%s, %s): %d rows", split, label_mode, "grouped" if grouped else "flat", out.rows)
-    return out.dataset()
+    starts, lengths, users = np.asarray(starts), np.asarray(lengths), np.asarray(users, dtype=np.int32)
+    per_row = n_cand if grouped else 1
+    if not grouped and n_cand > 1:  # one row per candidate: repeat the history references
+        starts, lengths, users = (np.repeat(x, n_cand) for x in (starts, lengths, users))
+    rows_n = len(starts)
+    cand_offsets = np.arange(0, rows_n * per_row + 1, per_row, dtype=np.int32)
+    columns = sequences.history_arrays(starts, lengths)
+    columns["user_ids"] = pa.array(users)
+    columns["candidate_item_ids"] = _list_array(np.asarray(cand_ids, dtype=np.int32), cand_offsets)
+    columns["candidate_attr_ids"] = _list_array(np.asarray(cand_attrs, dtype=np.int32).reshape(-1, A), cand_offsets)
+    columns["labels"] = _list_array(np.asarray(labels, dtype=np.float32), cand_offsets)
+    logger.info("CTR %s examples (%s, %s): %d rows", split, label_mode, "grouped" if grouped else "flat", rows_n)
+    return _to_dataset(columns, _features(True))
 
 
 def build_pretraining_examples(
@@ -195,20 +228,25 @@ def build_pretraining_examples(
     if max_windows_per_user < 1:
         raise ValueError(f"max_windows_per_user must be >= 1, got {max_windows_per_user}")
     L = feature_map.max_seq_len
-    out = _RowBuffer(_features(False))
+    sequences = _EncodedSequences(feature_map.max_attrs)
+    starts, lengths, users = [], [], []
     dropped = 0
     for row in iter_rows(train):
         n = len(row["item_id"])
         if n == 0:
             dropped += 1
             continue
-        encoded = encode_sequence(row, feature_map)
+        base = sequences.add(encode_sequence(row, feature_map))
         user_id = feature_map.encode("user_id", row["user_id"])
         for w in range(max_windows_per_user):
             end = n - w * L
             if end <= 0:
                 break
-            out.add(user_ids=user_id, **_window(encoded, max(0, end - L), end))
+            starts.append(base + max(0, end - L))
+            lengths.append(end - max(0, end - L))
+            users.append(user_id)
     if dropped:
         logger.warning("build_pretraining_examples: %d users with an empty train sequence skipped", dropped)
-    return out.dataset()
+    columns = sequences.history_arrays(np.asarray(starts, dtype=np.int64), np.asarray(lengths, dtype=np.int64))
+    columns["user_ids"] = pa.array(np.asarray(users, dtype=np.int32))
+    return _to_dataset(columns, _features(False))

@@ -123,10 +123,10 @@ def estimate_mi(model: MIEstimatorModel, input_ids: torch.Tensor, attention_mask
 class MINETrainingArguments:
     """Optimisation settings of `fit_mine` (also the MINE part of the scripts' command line)."""
 
-    mine_epochs: int = field(default=20, metadata={"help": "Epochs over the training explanations."})
+    mine_epochs: int = field(default=10, metadata={"help": "Epochs over the training explanations."})
     mine_batch_size: int = field(default=128, metadata={"help": "Batch size (the shuffled negatives come from it)."})
-    mine_learning_rate: float = field(default=2e-3, metadata={"help": "AdamW learning rate."})
-    mine_weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
+    mine_learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate."})
+    mine_weight_decay: float = field(default=0.1, metadata={"help": "AdamW (decoupled) weight decay."})
     mine_ema_rate: float = field(default=0.01, metadata={"help": "Moving-average rate of the bias correction."})
     mine_feature: bool = field(default=True, metadata={"help": "Also train the feature statistics network."})
     mine_keep_best: bool = field(

@@ -1,4 +1,7 @@
-"""Configuration of the personalized explanation generator (PETER, Li et al., ACL 2021; PEPLER, Li et al., TOIS 2023)."""
+"""Configuration of the personalized explanation generator.
+
+PETER (Li, Zhang, Chen, ACL 2021) and PEPLER (Li, Zhang, Chen, TOIS 2023).
+"""
 
 from typing import ClassVar
 
@@ -172,8 +175,9 @@ class RecExplainerConfig(PreTrainedConfig):
             0 <= self.entity_token_start and self.entity_token_start + self.num_entity_tokens <= self.vocab_size
         ):
             raise ValueError(
-                f"the entity token block [{self.entity_token_start}, {self.entity_token_start}+{self.num_entity_tokens})"
-                f" must lie inside the vocabulary of size {self.vocab_size}"
+                f"the entity token block [{self.entity_token_start}, "
+                f"{self.entity_token_start + self.num_entity_tokens}) must lie inside the vocabulary of size "
+                f"{self.vocab_size}"
             )
 
 

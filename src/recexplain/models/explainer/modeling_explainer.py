@@ -302,9 +302,11 @@ class RecExplainerModel(RecExplainerPreTrainedModel):
             if output_hidden_states:
                 all_hidden_states = tuple(lm_outputs.hidden_states[:-1]) + (last_hidden_state,)
         else:
-            hidden_states = self.dropout(
-                inputs_embeds + self.position_embeddings(position_ids.clamp(max=self.config.max_position_embeddings - 1))
-            )  # [B, S, H]
+            if position_ids.max() >= self.config.max_position_embeddings:
+                raise ValueError(
+                    f"sequence longer than max_position_embeddings={self.config.max_position_embeddings}"
+                )
+            hidden_states = self.dropout(inputs_embeds + self.position_embeddings(position_ids))  # [B, S, H]
             all_hidden_states = (hidden_states,) if output_hidden_states else None
             for layer in self.layers:
                 hidden_states = layer(hidden_states, mask, cache if use_cache else None)  # [B, S, H]
@@ -413,15 +415,22 @@ class RecExplainerForConditionalGeneration(RecExplainerPreTrainedModel, Generati
         return self.config.prefix_slots.index(slot)
 
     def _vocab_logits(self, hidden_states: torch.FloatTensor) -> torch.FloatTensor:
-        """Next-word scores over `config.vocab_size` (`[..., H] -> [..., V]`); entity tokens get `MASKED_LOGIT`."""
+        """
+        Next-word scores over `config.vocab_size` (`[..., H] -> [..., V]`). Tokens that can never follow in an
+        explanation get `MASKED_LOGIT`: the entity block, and `<pad>`/`<bos>` unless they double as `<eos>`
+        (a generated `<pad>` would read as padding to TRL).
+        """
+        config = self.config
         logits = self.lm_head(hidden_states)  # [..., V_lm]
-        missing = self.config.vocab_size - logits.shape[-1]
+        missing = config.vocab_size - logits.shape[-1]
         if missing:  # ids past a causal LM's own vocabulary
             logits = F.pad(logits, (0, missing), value=MASKED_LOGIT)  # [..., V]
-        if self.config.entity_token_start is not None:  # user/item/rating/feature tokens are never words
-            start, stop = self.config.entity_token_start, self.config.entity_token_start + self.config.num_entity_tokens
-            logits = logits.index_fill(-1, torch.arange(start, stop, device=logits.device), MASKED_LOGIT)
-        return logits
+        never = [i for i in (config.pad_token_id, config.bos_token_id) if i is not None and i != config.eos_token_id]
+        never = torch.tensor(never, dtype=torch.long, device=logits.device)
+        if config.entity_token_start is not None:
+            start = config.entity_token_start
+            never = torch.cat([never, torch.arange(start, start + config.num_entity_tokens, device=logits.device)])
+        return logits.index_fill(-1, never, MASKED_LOGIT) if len(never) else logits
 
     @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
     def forward(

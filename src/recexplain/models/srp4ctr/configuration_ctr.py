@@ -8,6 +8,12 @@ from transformers import PreTrainedConfig
 MLP_ACTIVATIONS = ("relu", "prelu", "dice")
 
 
+def check_layer_sizes(name: str, sizes) -> None:
+    """`ValueError` unless `sizes` is a non-empty list of positive ints."""
+    if not sizes or any(s < 1 for s in sizes):
+        raise ValueError(f"{name} must be a non-empty list of positive sizes, got {sizes}")
+
+
 class CTRBaseConfig(PreTrainedConfig):
     r"""
     Fields shared by all CTR models. Ids follow the feature map: 0 = [PAD], 1 = [MASK], 2 = [OOV].
@@ -59,8 +65,7 @@ class CTRBaseConfig(PreTrainedConfig):
         for name in ("max_seq_len", "max_attrs", "hidden_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if any(s < 1 for s in self.mlp_hidden_sizes):
-            raise ValueError(f"mlp_hidden_sizes must be positive, got {self.mlp_hidden_sizes}")
+        check_layer_sizes("mlp_hidden_sizes", self.mlp_hidden_sizes)
         if self.mlp_activation not in MLP_ACTIVATIONS:
             raise ValueError(f"mlp_activation must be one of {MLP_ACTIVATIONS}, got {self.mlp_activation!r}")
         if not 0.0 <= self.hidden_dropout_prob < 1.0:

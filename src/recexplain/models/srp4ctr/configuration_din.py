@@ -1,5 +1,5 @@
 """DIN configuration (Zhou et al., "Deep Interest Network for Click-Through Rate Prediction", KDD 2018)."""
-from .configuration_ctr import CTRBaseConfig
+from .configuration_ctr import CTRBaseConfig, check_layer_sizes
 
 
 class DINConfig(CTRBaseConfig):
@@ -21,5 +21,4 @@ class DINConfig(CTRBaseConfig):
 
     def validate(self):
         super().validate()
-        if not self.attention_hidden_sizes or any(s < 1 for s in self.attention_hidden_sizes):
-            raise ValueError(f"attention_hidden_sizes must be non-empty and positive, got {self.attention_hidden_sizes}")
+        check_layer_sizes("attention_hidden_sizes", self.attention_hidden_sizes)

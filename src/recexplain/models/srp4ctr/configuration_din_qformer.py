@@ -1,4 +1,5 @@
 """Configuration of DIN consuming the interest tokens of SRP4CTR's querying transformer."""
+from .configuration_ctr import check_layer_sizes
 from .configuration_srp4ctr import SRP4CTRConfig
 
 
@@ -28,5 +29,4 @@ class DINQFormerConfig(SRP4CTRConfig):
         super().validate()
         if self.din_hidden_size < 1:
             raise ValueError(f"din_hidden_size must be >= 1, got {self.din_hidden_size}")
-        if not self.attention_hidden_sizes or any(s < 1 for s in self.attention_hidden_sizes):
-            raise ValueError(f"attention_hidden_sizes must be non-empty and positive, got {self.attention_hidden_sizes}")
+        check_layer_sizes("attention_hidden_sizes", self.attention_hidden_sizes)

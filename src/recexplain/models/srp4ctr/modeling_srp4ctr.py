@@ -233,11 +233,8 @@ class SRP4CTRForPreTraining(SRP4CTRPreTrainedModel):
                               history_mask).last_hidden_state  # [B, L, H]
         labels = {"item_id": labels_item_id, "item_attr": labels_item_attr,
                   "behavior": labels_behavior, "time_gap": labels_time_gap}
-        losses = {}
-        for field in self.config.predicted_fields:
-            if labels[field] is not None:
-                losses[field] = self._field_loss(field, hidden, labels[field])
-        losses = {f: v for f, v in losses.items() if v is not None}
+        losses = {f: self._field_loss(f, hidden, labels[f]) for f in self.config.predicted_fields if labels[f] is not None}
+        losses = {f: v for f, v in losses.items() if v is not None}  # fields masked somewhere in the batch
         loss = None
         if any(v is not None for v in labels.values()):
             weights = self.config.pretraining_loss_weights

@@ -1,0 +1,42 @@
+"""Training curves of an MMI PPO run: reward, KL to the reference and alignment (PNG, matplotlib Agg)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Sequence, Union
+
+
+def plot_training_curves(log_history: Sequence[Dict], alignment_history: Sequence[Dict],
+                         path: Union[str, Path], title: str = "MMI PPO") -> Path:
+    """Three panels over PPO updates: mean MI reward (`objective/scores`), KL (`objective/kl`), and the judged
+    rating alignment (5- and 3-class) and FMR of greedy explanations for held-out prompts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def series(key: str) -> tuple:
+        rows = [(i + 1, r[key]) for i, r in enumerate(r for r in log_history if "objective/scores" in r) if key in r]
+        return tuple(zip(*rows)) if rows else ((), ())
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for ax, key, label in ((axes[0], "objective/scores", "MI reward (nats)"), (axes[1], "objective/kl", "KL(policy || ref)")):
+        x, y = series(key)
+        ax.plot(x, y, marker=".")
+        ax.set_xlabel("PPO update")
+        ax.set_title(label)
+        ax.grid(alpha=0.3)
+    steps: List[int] = [r["step"] for r in alignment_history]
+    for key, label in (("rating_alignment_acc", "alignment (5-class)"),
+                       ("rating_alignment_acc_3class", "alignment (3-class)"), ("fmr", "FMR")):
+        axes[2].plot(steps, [r[key] for r in alignment_history], marker="o", label=label)
+    axes[2].set_xlabel("PPO update")
+    axes[2].set_title("held-out alignment (judge) / FMR")
+    axes[2].set_ylim(0, 1)
+    axes[2].legend(fontsize=8)
+    axes[2].grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
