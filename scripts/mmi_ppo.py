@@ -11,12 +11,12 @@ TRL's `PPOConfig` fields are all available (`--kl_coef`, `--response_length`,
 
     python scripts/mmi_ppo.py \\
         --data_file ../shared/data/amazon-musical-instruments/reviews_Musical_Instruments_5.json.gz \\
-        --sft_model_path runs/explainer --reward_model_path runs/mi_estimator --reward_type rating \\
+        --sft_model_path runs/explainer/final --reward_model_path runs/mi_estimator --reward_type rating \\
         --output_dir runs/mmi_rating --total_episodes 4096 --per_device_train_batch_size 64 \\
-        --learning_rate 1e-5 --kl_coef 0.05 --response_length 21 --missing_eos_penalty 1.0
+        --learning_rate 1e-5 --kl_coef 0.05 --response_length 16 --missing_eos_penalty 1.0
 
     accelerate launch --config_file scripts/configs/cpu_ddp_2proc.yaml scripts/mmi_ppo.py \\
-        --sft_model_path runs/explainer --reward_model_path runs/mi_estimator --output_dir runs/mmi_rating
+        --sft_model_path runs/explainer/final --reward_model_path runs/mi_estimator --output_dir runs/mmi_rating
 
     # LoRA (e.g. for the causal-LM backbone): add --use_peft --lora_r 8 [--lora_target_modules c_attn]
 
@@ -24,180 +24,10 @@ Saved in `--output_dir`: the policy (`save_pretrained`, loads as `RecExplainerFo
 LoRA adapters are merged), the tokenizer, `mmi_training.png` (reward, KL and held-out alignment over
 training) and `mmi_history.json`. Arguments can also come from a YAML file (`--config ppo.yaml`).
 """
-from __future__ import annotations
-
-import copy
-import json
 import logging
-import os
-import shutil
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Optional
 
-os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
-
-import torch  # noqa: E402
-from transformers import AutoTokenizer  # noqa: E402
-from trl import ModelConfig, TrlParser, get_peft_config  # noqa: E402
-from trl.experimental.ppo import PPOConfig, PPOTrainer  # noqa: E402
-
-from recexplain.data.explanation_tokenizer import VOCAB_FILE  # noqa: E402
-from recexplain.data.reviews import load_explanation_records, split_explanation_records  # noqa: E402
-from recexplain.mmi.callbacks import AlignmentCallback, MIUpdateCallback  # noqa: E402
-from recexplain.mmi.data import build_prompt_dataset, label_token_ids  # noqa: E402
-from recexplain.mmi.judge import RatingJudge  # noqa: E402
-from recexplain.mmi.mine import MINETrainingArguments  # noqa: E402
-from recexplain.mmi.plots import plot_training_curves  # noqa: E402
-from recexplain.models.explainer import RecExplainerForConditionalGeneration, RecExplainerForValueModeling  # noqa: E402
-from recexplain.models.mi_estimator import MIEstimatorForRewardModeling  # noqa: E402
-from recexplain.training import atomic_output_dir  # noqa: E402
-
-logger = logging.getLogger(__name__)
-
-DEFAULT_LORA_TARGETS = {"peter": ["qkv_proj", "out_proj"], "causal_lm": "all-linear"}
-
-
-@dataclass
-class MMIScriptArguments:
-    """Data, reward and tracking options of the MMI PPO run (the models come from `PPOConfig`:
-    `--sft_model_path` = the trained explainer, `--reward_model_path` = the trained MI estimator)."""
-
-    data_file: Optional[str] = field(
-        default=None, metadata={"help": "Amazon review JSON lines or PETER reviews.pickle; synthetic when unset."}
-    )
-    split_seed: int = field(default=42, metadata={"help": "Seed of the 8:1:1 record split (as for the explainer)."})
-    max_train_prompts: Optional[int] = field(default=None, metadata={"help": "Use at most this many training pairs."})
-    num_eval_prompts: int = field(default=128, metadata={"help": "Validation prompts for the alignment curve."})
-    reward_type: Optional[str] = field(
-        default=None, metadata={"help": "rating | feature | joint; overrides the reward model's config."}
-    )
-    eps: Optional[float] = field(default=None, metadata={"help": "Feature weight of the joint reward (paper: 0.2)."})
-    alignment_eval_steps: int = field(default=10, metadata={"help": "PPO updates between alignment evaluations."})
-    mi_update_steps: int = field(
-        default=0, metadata={"help": "Retrain the MI estimator on generated explanations every N updates (0: never)."}
-    )
-    mi_update_samples: int = field(default=256, metadata={"help": "Generated explanations per MI update."})
-    mi_update_epochs: int = field(default=1, metadata={"help": "MINE epochs per MI update."})
-
-
-def load_models(script_args: MMIScriptArguments, training_args: PPOConfig, model_args: ModelConfig):
-    """`(tokenizer, policy, ref_model, value_model, reward_model, peft_config)`."""
-    tokenizer = AutoTokenizer.from_pretrained(training_args.sft_model_path)
-    policy = RecExplainerForConditionalGeneration.from_pretrained(training_args.sft_model_path)
-    reward_model = MIEstimatorForRewardModeling.from_pretrained(training_args.reward_model_path)
-    if script_args.reward_type is not None:
-        reward_model.config.reward_type = script_args.reward_type
-    if script_args.eps is not None:
-        reward_model.config.eps = script_args.eps
-    reward_model.config.__class__(**reward_model.config.to_dict())  # re-validate the overrides
-    ratings, features = label_token_ids(tokenizer)
-    if (reward_model.config.vocab_size != len(tokenizer) or reward_model.config.rating_token_ids != ratings
-            or reward_model.config.feature_token_ids != features):
-        raise ValueError("the MI estimator was trained with a different tokenizer than the explainer's: train it "
-                         "with --tokenizer_name_or_path pointing at the explainer")
-    value_model = RecExplainerForValueModeling.from_generator(policy)
-    peft_config = get_peft_config(model_args)
-    if peft_config is not None and not model_args.lora_target_modules:
-        peft_config.target_modules = DEFAULT_LORA_TARGETS[policy.config.backbone]
-    ref_model = None if peft_config is not None else copy.deepcopy(policy).eval().requires_grad_(False)
-    return tokenizer, policy, ref_model, value_model, reward_model, peft_config
-
-
-@dataclass
-class MMIRun:
-    """Everything `build_run` prepares: the trainer and the callbacks whose histories are saved."""
-
-    trainer: PPOTrainer
-    tokenizer: object
-    reward_model: MIEstimatorForRewardModeling
-    alignment: AlignmentCallback
-    mi_updates: Optional[MIUpdateCallback]
-    peft: bool
-
-
-def build_run(script_args: MMIScriptArguments, training_args: PPOConfig, model_args: ModelConfig) -> MMIRun:
-    if training_args.sft_model_path is None or training_args.reward_model_path is None:
-        raise ValueError("pass --sft_model_path (the trained explainer) and --reward_model_path (the MI estimator)")
-    if training_args.stop_token is None and training_args.stop_token_id is None:
-        training_args.stop_token = "eos"  # explanations end at <eos>; the reward is read there
-    tokenizer, policy, ref_model, value_model, reward_model, peft_config = load_models(
-        script_args, training_args, model_args)
-    splits = split_explanation_records(load_explanation_records(script_args.data_file), seed=script_args.split_seed)
-    train_records = splits["train"]
-    if script_args.max_train_prompts:
-        train_records = train_records.shuffle(seed=training_args.seed).select(
-            range(min(script_args.max_train_prompts, len(train_records))))
-    eval_records = splits["validation"].select(range(min(script_args.num_eval_prompts, len(splits["validation"]))))
-    train_prompts = build_prompt_dataset(policy, tokenizer, train_records)
-    eval_prompts = build_prompt_dataset(policy, tokenizer, eval_records)
-    judge = RatingJudge().fit(splits["validation"]["explanation"], splits["validation"]["rating"])
-
-    trainer = PPOTrainer(
-        args=training_args, processing_class=tokenizer, model=policy, ref_model=ref_model,
-        reward_model=reward_model, value_model=value_model,
-        train_dataset=train_prompts.select_columns(["input_ids"]),
-        eval_dataset=eval_prompts.select_columns(["input_ids"]), peft_config=peft_config,
-    )
-    max_new = training_args.response_length
-    alignment = AlignmentCallback(
-        judge, tokenizer, tokenizer.pad({"input_ids": eval_prompts["input_ids"]}, return_tensors="pt"),
-        eval_prompts["predicted_rating"], eval_prompts["feature"], script_args.alignment_eval_steps, max_new,
-    ).attach(trainer)
-    mi_updates = None
-    if script_args.mi_update_steps > 0:
-        mi_updates = MIUpdateCallback(
-            reward_model, tokenizer, tokenizer.pad({"input_ids": train_prompts["input_ids"]}, return_tensors="pt"),
-            script_args.mi_update_steps, script_args.mi_update_samples,
-            MINETrainingArguments(mine_epochs=script_args.mi_update_epochs, mine_keep_best=False),
-            max_new, training_args.temperature, training_args.seed,
-        ).attach(trainer)
-    return MMIRun(trainer, tokenizer, reward_model, alignment, mi_updates, peft_config is not None)
-
-
-def save_run(run: MMIRun, script_args: MMIScriptArguments, training_args: PPOConfig) -> dict:
-    """Save the policy (LoRA merged), tokenizer, vocabularies, history and the training plot (main process)."""
-    trainer = run.trainer
-    history = {
-        "log_history": trainer.state.log_history, "alignment": run.alignment.history,
-        "mi_updates": run.mi_updates.history if run.mi_updates else [],
-        "reward_type": run.reward_model.config.reward_type, "eps": run.reward_model.config.eps,
-        "script_args": asdict(script_args), "peft": run.peft,
-    }
-    if trainer.accelerator.is_main_process:
-        trained = trainer.accelerator.unwrap_model(trainer.model).policy
-        if run.peft:
-            trained = trained.merge_and_unload()
-        with atomic_output_dir(training_args.output_dir) as tmp:
-            trained.save_pretrained(tmp)
-            run.tokenizer.save_pretrained(tmp)
-            vocab = Path(training_args.sft_model_path) / VOCAB_FILE
-            if vocab.is_file():
-                shutil.copy(vocab, tmp / VOCAB_FILE)
-            (tmp / "mmi_history.json").write_text(json.dumps(history, indent=1, default=str))
-            plot_training_curves(trainer.state.log_history, run.alignment.history, tmp / "mmi_training.png",
-                                 title=f"MMI PPO ({run.reward_model.config.reward_type} reward)")
-        logger.info("saved the MMI policy to %s; alignment %s", training_args.output_dir, run.alignment.history[-1])
-    trainer.accelerator.wait_for_everyone()
-    return history
-
-
-def main(script_args: MMIScriptArguments, training_args: PPOConfig, model_args: ModelConfig) -> dict:
-    run = build_run(script_args, training_args, model_args)
-    run.trainer.train()
-    return save_run(run, script_args, training_args)
-
-
-def make_parser() -> TrlParser:
-    parser = TrlParser((MMIScriptArguments, PPOConfig, ModelConfig))
-    # sensible defaults for explanations (<= 20 words + <eos>) and small CPU runs
-    parser.set_defaults(response_length=21, missing_eos_penalty=1.0, save_strategy="no", num_sample_generations=0,
-                        learning_rate=1e-5, per_device_train_batch_size=16, num_ppo_epochs=2, logging_steps=1,
-                        sft_model_path=None, reward_model_path=None, report_to="none")
-    return parser
-
+from recexplain.mmi.ppo import main, make_parser
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     main(*make_parser().parse_args_and_config())

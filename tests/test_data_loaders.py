@@ -5,7 +5,7 @@ import json
 import pytest
 
 from recexplain.data import (
-    DataFormatError, load_behavior_dataset, load_movielens, load_s3rec, load_taobao, time_gap_token,
+    DataFormatError, load_behavior_dataset, load_movielens, load_taobao, time_gap_token,
 )
 
 INTER = (
@@ -117,3 +117,12 @@ def test_dispatcher_accepts_shared_root_layout(tmp_path):
         load_behavior_dataset("movielens-1m", tmp_path)
     with pytest.raises(ValueError, match="needs data_dir"):
         load_behavior_dataset("taobao")
+
+
+def test_command_line_statistics(capsys):
+    from recexplain.data.__main__ import main
+
+    stats = main(["--dataset", "synthetic", "--max_seq_len", "20"])
+    assert stats["dataset"] == "synthetic" and "SYNTHETIC" in stats["note"]
+    assert stats["users"] == 500 and stats["vocab_sizes"]["behavior"] == 3 + 4
+    assert '"events": %d' % stats["events"] in capsys.readouterr().out

@@ -1,5 +1,4 @@
 """Real datasets in ../shared/data (skipped when absent): statistics match ../shared/data/README.md."""
-import pytest
 
 from recexplain.data import FeatureMap, build_ctr_examples, load_behavior_dataset, split_sequences
 

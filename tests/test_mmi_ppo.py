@@ -1,5 +1,4 @@
 """MMI PPO with the real classes: one tiny step changes the policy and not the reference; save/reload/generate."""
-import importlib.util
 import os
 from pathlib import Path
 
@@ -10,19 +9,13 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
 from recexplain.data.explanation_tokenizer import build_explanation_tokenizer  # noqa: E402
 from recexplain.data.reviews import load_explanation_records, split_explanation_records  # noqa: E402
+from recexplain.mmi import ppo  # noqa: E402
 from recexplain.mmi.data import build_prompt_dataset, encode_sequences, mi_estimator_config_from_tokenizer  # noqa: E402
 from recexplain.models.explainer import RecExplainerConfig, RecExplainerForConditionalGeneration  # noqa: E402
 from recexplain.models.mi_estimator import MIEstimatorForRewardModeling  # noqa: E402
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "mmi_ppo.py"
+
 SYNTHETIC = dict(num_users=30, num_items=20, reviews_per_user=6)
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("mmi_ppo", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def tiny_explainer(tokenizer, backbone: str):
@@ -36,7 +29,8 @@ def tiny_explainer(tokenizer, backbone: str):
         return RecExplainerForConditionalGeneration(config)
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    lm = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_embd=32, n_layer=2, n_head=2, n_positions=64))
+    lm = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_embd=32, n_layer=2, n_head=2, n_positions=64,
+                                bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id))
     return RecExplainerForConditionalGeneration.from_causal_lm(
         lm, vocab_size=len(tokenizer), entity_token_start=min(entities), num_entity_tokens=len(entities), **ids)
 
@@ -58,7 +52,7 @@ def artifacts(tmp_path_factory):
         tokenizer, ids, hidden_size=16, intermediate_size=16, reward_type="joint"))
     paths["reward"] = root / "reward"
     estimator.save_pretrained(paths["reward"])
-    return paths, tokenizer
+    return paths, tokenizer, splits
 
 
 def parse(tmp_path, paths, backbone, *extra):
@@ -67,22 +61,14 @@ def parse(tmp_path, paths, backbone, *extra):
             "--per_device_train_batch_size", "8", "--num_ppo_epochs", "1", "--response_length", "6",
             "--learning_rate", "1e-2", "--max_train_prompts", "16", "--num_eval_prompts", "8",
             "--alignment_eval_steps", "1", "--seed", "0", *extra]
-    script = load_script()
-    return script, script.make_parser().parse_args_and_config(argv)
-
-
-def synthetic_data_file(monkeypatch, script):
-    """The script reads the synthetic records with the tiny settings (no data file)."""
-    original = script.load_explanation_records
-    monkeypatch.setattr(script, "load_explanation_records", lambda path=None: original(path, **SYNTHETIC))
+    return ppo.make_parser().parse_args_and_config(argv)
 
 
 @pytest.mark.parametrize("backbone,extra", [("peter", ()), ("causal_lm", ("--use_peft", "--lora_r", "4"))])
-def test_one_ppo_step_updates_policy_not_reference(tmp_path, artifacts, monkeypatch, backbone, extra):
-    paths, tokenizer = artifacts
-    script, (script_args, training_args, model_args) = parse(tmp_path, paths, backbone, *extra)
-    synthetic_data_file(monkeypatch, script)
-    run = script.build_run(script_args, training_args, model_args)
+def test_one_ppo_step_updates_policy_not_reference(tmp_path, artifacts, backbone, extra):
+    paths, tokenizer, splits = artifacts
+    script_args, training_args, model_args = parse(tmp_path, paths, backbone, *extra)
+    run = ppo.build_run(script_args, training_args, model_args, splits)
     trainer = run.trainer
     policy = trainer.accelerator.unwrap_model(trainer.model).policy
     trainable = {n: p.detach().clone() for n, p in policy.named_parameters() if p.requires_grad}
@@ -104,7 +90,7 @@ def test_one_ppo_step_updates_policy_not_reference(tmp_path, artifacts, monkeypa
     assert logs and all(torch.isfinite(torch.tensor(r["objective/scores"])) for r in logs)
     assert [r["step"] for r in run.alignment.history] == [0, 1]
 
-    history = script.save_run(run, script_args, training_args)
+    history = ppo.save_run(run, script_args, training_args)
     out = Path(training_args.output_dir)
     assert (out / "mmi_training.png").stat().st_size > 1000 and (out / "mmi_history.json").is_file()
     assert history["reward_type"] == "joint"
@@ -121,12 +107,11 @@ def test_one_ppo_step_updates_policy_not_reference(tmp_path, artifacts, monkeypa
         torch.testing.assert_close(reloaded(**batch).logits, trained.eval()(**batch).logits)
 
 
-def test_mi_update_callback_trains_reward_model(tmp_path, artifacts, monkeypatch):
-    paths, _ = artifacts
-    script, (script_args, training_args, model_args) = parse(
+def test_mi_update_callback_trains_reward_model(tmp_path, artifacts):
+    paths, _, splits = artifacts
+    script_args, training_args, model_args = parse(
         tmp_path, paths, "peter", "--mi_update_steps", "1", "--mi_update_samples", "16", "--alignment_eval_steps", "5")
-    synthetic_data_file(monkeypatch, script)
-    run = script.build_run(script_args, training_args, model_args)
+    run = ppo.build_run(script_args, training_args, model_args, splits)
     before = {n: p.detach().clone() for n, p in run.reward_model.named_parameters()}
     run.trainer.train()
     assert len(run.mi_updates.history) == 1

@@ -216,6 +216,19 @@ def test_pretraining_losses_and_backward():
     assert model(**without_labels(pretraining_batch(model.config))).loss is None
 
 
+def test_pretraining_batch_without_behaviour_masks_uses_every_parameter():
+    """A field with no masked position is skipped, but all parameters still get a (zero) gradient,
+    as DistributedDataParallel requires."""
+    model = SRP4CTRForPreTraining(CONFIGS["srp4ctr"]())
+    batch = pretraining_batch(model.config)
+    batch["labels_behavior"].fill_(IGNORE)
+    out = model(**batch)
+    assert out.behavior_loss is None and out.time_gap_loss is not None
+    out.loss.backward()
+    assert not [n for n, p in model.named_parameters() if p.grad is None]
+    assert model.heads["behavior"].dense.weight.grad.abs().sum() == 0
+
+
 @pytest.mark.parametrize("options", [dict(item_loss="sampled_softmax", num_sampled_negatives=8),
                                      dict(item_loss="sampled_softmax", negative_sampler="uniform", num_sampled_negatives=8),
                                      dict(attr_loss="softmax"),

@@ -113,25 +113,52 @@ class NegativeSampler:
             raise ValueError("NegativeSampler: empty item catalogue")
         self.index = {item: i for i, item in enumerate(self.catalogue)}
 
-    def sample_indices(self, user: str, position: int, exclude: Iterable[str], k: int) -> np.ndarray:
-        """`k` distinct catalogue indices whose items are not in `exclude`, in draw order."""
-        excluded = np.fromiter({self.index[x] for x in exclude if x in self.index}, dtype=np.int64)
+    def exclusion(self, items: Iterable[str]) -> set:
+        """Catalogue indices of `items` (compute once per user, pass to `sample_indices`)."""
+        return {self.index[x] for x in items if x in self.index}
+
+    def sample_indices(self, user: str, position: int, excluded: set, k: int) -> List[int]:
+        """`k` distinct catalogue indices not in `excluded` (from `exclusion`), in draw order."""
         n = len(self.catalogue)
         if n - len(excluded) < k:
             raise ValueError(f"user {user!r}: only {n - len(excluded)} catalogue items outside the history, {k} negatives requested")
         rng = np.random.default_rng([self.seed, zlib.crc32(user.encode()), position])
-        size = 2 * k + len(excluded)
-        while True:
-            draw = rng.integers(0, n, size=size)
-            draw = draw[~np.isin(draw, excluded)]
-            _, first = np.unique(draw, return_index=True)
-            if len(first) >= k:
-                return draw[np.sort(first)[:k]]
-            size *= 2
+        out: List[int] = []
+        chosen = set()
+        while len(out) < k:
+            for j in rng.integers(0, n, size=2 * k + 8).tolist():
+                if j not in excluded and j not in chosen:
+                    chosen.add(j)
+                    out.append(j)
+                    if len(out) == k:
+                        break
+        return out
 
     def sample(self, user: str, position: int, exclude: Iterable[str], k: int) -> List[str]:
         """`k` distinct catalogue items not in `exclude` (tokens)."""
-        return [self.catalogue[j] for j in self.sample_indices(user, position, exclude, k)]
+        return [self.catalogue[j] for j in self.sample_indices(user, position, self.exclusion(exclude), k)]
+
+
+class _CandidateTable:
+    """Encoded ids and catalogue attributes of candidate items, addressed by catalogue index
+    (items outside the catalogue are appended on first use)."""
+
+    def __init__(self, feature_map: FeatureMap, catalogue: List[str]):
+        self.fm, self.tokens = feature_map, list(catalogue)
+        self.index = {t: i for i, t in enumerate(self.tokens)}
+
+    def index_of(self, item: str) -> int:
+        i = self.index.get(item)
+        if i is None:
+            i = self.index[item] = len(self.tokens)
+            self.tokens.append(item)
+        return i
+
+    def lookup(self, indices: np.ndarray):
+        """`indices` `[M]` -> (item ids `[M]`, attr ids `[M, A]`), int32."""
+        ids = np.asarray(self.fm.encode("item_id", self.tokens), dtype=np.int32)
+        attrs = np.asarray([self.fm.item_attr_ids(t) for t in self.tokens], dtype=np.int32).reshape(-1, self.fm.max_attrs)
+        return ids[indices], attrs[indices]
 
 
 def build_ctr_examples(
@@ -171,13 +198,14 @@ def build_ctr_examples(
     grouped = (split != "train") if grouped is None else grouped
     fm, L, A = feature_map, feature_map.max_seq_len, feature_map.max_attrs
     n_cand = 1 + num_negatives if label_mode == "sampled" else 1
+    sampler = NegativeSampler(fm.item_attributes, seed) if fm.item_attributes else None
+    table = _CandidateTable(fm, sampler.catalogue if sampler else [])
     if label_mode == "sampled":
-        sampler = NegativeSampler(fm.item_attributes, seed)
-        catalogue_ids = np.asarray(fm.encode("item_id", sampler.catalogue), dtype=np.int32)  # [C]
-        catalogue_attrs = np.asarray([fm.item_attr_ids(t) for t in sampler.catalogue], dtype=np.int32).reshape(-1, A)
+        if sampler is None:
+            raise ValueError("label_mode='sampled' needs an item catalogue (feature_map.item_attributes is empty)")
         full = list(splits["test"]["item_id"])  # whole sequences: negatives avoid every interacted item
     sequences = _EncodedSequences(A)
-    starts, lengths, users, cand_ids, cand_attrs, labels = [], [], [], [], [], []
+    starts, lengths, users, candidates, labels = [], [], [], [], []
     for r, row in enumerate(iter_rows(rows)):
         n = len(row["item_id"])
         targets = list(range(1, n)) if split == "train" else ([n - 1] if n >= 2 else [])
@@ -187,21 +215,17 @@ def build_ctr_examples(
             continue
         base = sequences.add(encode_sequence(row, fm))
         user_id = fm.encode("user_id", row["user_id"])
-        exclude = set(full[r]) if label_mode == "sampled" else None
+        excluded = sampler.exclusion(full[r]) if label_mode == "sampled" else None
         for t in targets:
             start = max(0, t - L)
             starts.append(base + start)
             lengths.append(t - start)
             users.append(user_id)
-            target = row["item_id"][t]
-            cand_ids.append(fm.encode("item_id", target))
-            cand_attrs.append(fm.item_attr_ids(target))
+            candidates.append(table.index_of(row["item_id"][t]))
             if label_mode == "threshold":
                 labels.append(float(row["rating"][t] >= threshold))
             else:
-                neg = sampler.sample_indices(row["user_id"], t, exclude, num_negatives)
-                cand_ids.extend(catalogue_ids[neg].tolist())
-                cand_attrs.extend(catalogue_attrs[neg].tolist())
+                candidates.extend(sampler.sample_indices(row["user_id"], t, excluded, num_negatives))
                 labels.extend([1.0] + [0.0] * num_negatives)
     if not starts:
         raise ValueError(f"build_ctr_examples: split {split!r} yields no examples")
@@ -213,8 +237,9 @@ def build_ctr_examples(
     cand_offsets = np.arange(0, rows_n * per_row + 1, per_row, dtype=np.int32)
     columns = sequences.history_arrays(starts, lengths)
     columns["user_ids"] = pa.array(users)
-    columns["candidate_item_ids"] = _list_array(np.asarray(cand_ids, dtype=np.int32), cand_offsets)
-    columns["candidate_attr_ids"] = _list_array(np.asarray(cand_attrs, dtype=np.int32).reshape(-1, A), cand_offsets)
+    cand_ids, cand_attrs = table.lookup(np.asarray(candidates, dtype=np.int64))
+    columns["candidate_item_ids"] = _list_array(cand_ids, cand_offsets)
+    columns["candidate_attr_ids"] = _list_array(cand_attrs, cand_offsets)
     columns["labels"] = _list_array(np.asarray(labels, dtype=np.float32), cand_offsets)
     logger.info("CTR %s examples (%s, %s): %d rows", split, label_mode, "grouped" if grouped else "flat", rows_n)
     return _to_dataset(columns, _features(True))

@@ -237,8 +237,11 @@ class SRP4CTRForPreTraining(SRP4CTRPreTrainedModel):
         losses = {f: v for f, v in losses.items() if v is not None}  # fields masked somewhere in the batch
         loss = None
         if any(v is not None for v in labels.values()):
+            # zero term: every parameter joins the graph even when a field has no masked position
+            # in this batch (DistributedDataParallel requires it)
+            zero = (hidden.sum() + sum(p.sum() for p in self.heads.parameters())) * 0.0
             weights = self.config.pretraining_loss_weights
-            loss = sum((weights[f] * v for f, v in losses.items()), hidden.sum() * 0.0)
+            loss = sum((weights[f] * v for f, v in losses.items()), zero)
         return SRP4CTRForPreTrainingOutput(
             loss=loss,
             item_id_loss=losses.get("item_id"),

@@ -1,0 +1,105 @@
+"""CTR benchmark: din, bst, srp4ctr_scratch, srp4ctr_bert, srp4ctr_fgbert and din_qformer on the same splits and
+negatives, trained in-process, selected on validation AUC, evaluated once on test (AUC, GAUC, LogLoss, 95%
+bootstrap CI of the AUC over test users).
+
+    python scripts/benchmark_ctr.py --data_dir ../shared/data --datasets movielens-100k,taobao,amazon-beauty \
+        --output results/ctr_benchmark.json --seeds 0,1,2 --plot results/ctr_benchmark.png     # full run
+    python scripts/benchmark_ctr.py --data_dir ../shared/data --output /tmp/ctr_quick.json --quick   # < 10 min, 1 seed
+    python scripts/benchmark_ctr.py --datasets synthetic --output /tmp/ctr_synthetic.json --quick    # no data needed
+    accelerate launch --config_file scripts/configs/cpu_single.yaml scripts/benchmark_ctr.py --datasets synthetic \
+        --output /tmp/ctr_synthetic.json --quick
+    python scripts/benchmark_ctr.py config.yaml                                                      # YAML keys
+
+Settings: `recexplain.training.ctr_benchmark.QUICK` / `FULL` (every value is written to the JSON); single fields
+can be overridden, e.g. `--pretrain_steps 1000`. The JSON is rewritten after every model, so a long run can be
+inspected while it runs. One process: the benchmark is not data-parallel (launch the training scripts for that).
+"""
+import dataclasses
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import datasets
+import transformers
+from tqdm.auto import tqdm
+from transformers import HfArgumentParser
+
+from recexplain.training.ctr_benchmark import BENCHMARK_MODELS, FULL, QUICK, count_jobs, run_benchmark
+from recexplain.training.ctr_plots import plot_ctr_benchmark
+
+logger = logging.getLogger("benchmark_ctr")
+
+
+@dataclass
+class BenchmarkArguments:
+    """What to run and where to write it; `None` overrides keep the QUICK/FULL preset value."""
+
+    output: str = field(metadata={"help": "result JSON"})
+    datasets: str = field(default="movielens-100k,taobao,amazon-beauty", metadata={"help": "comma-separated; or synthetic"})
+    data_dir: Optional[str] = field(default=None, metadata={"help": "shared data root (not needed for synthetic)"})
+    seeds: Optional[str] = field(default=None, metadata={"help": "comma-separated (default: 0 with --quick, else 0,1,2)"})
+    quick: bool = field(default=False, metadata={"help": "small epochs, one seed, capped train targets per user"})
+    models: str = field(default=",".join(BENCHMARK_MODELS), metadata={"help": "comma-separated subset"})
+    plot: Optional[str] = field(default=None, metadata={"help": "also write a PNG bar plot of AUC by model"})
+    pretrain_steps: Optional[int] = field(default=None, metadata={"help": "override: pre-training steps"})
+    ctr_epochs: Optional[int] = field(default=None, metadata={"help": "override: CTR epochs"})
+    max_train_targets_per_user: Optional[int] = field(default=None, metadata={"help": "override: train targets per user"})
+    num_eval_negatives: Optional[int] = field(default=None, metadata={"help": "override: negatives per test positive"})
+    freeze_encoder: Optional[bool] = field(default=None, metadata={"help": "override: freeze pre-trained encoders"})
+    n_bootstrap: Optional[int] = field(default=None, metadata={"help": "override: bootstrap replicates"})
+
+
+def _split(text):
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def main(argv=None):
+    parser = HfArgumentParser(BenchmarkArguments)
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
+        (args,) = parser.parse_yaml_file(argv[0])
+    else:
+        (args,) = parser.parse_args_into_dataclasses(argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    transformers.utils.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+    logging.getLogger("recexplain.data").setLevel(logging.WARNING)
+
+    settings = QUICK if args.quick else FULL
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(settings)
+                 if hasattr(args, f.name) and getattr(args, f.name) is not None}
+    settings = dataclasses.replace(settings, **overrides)
+    seeds = [int(s) for s in _split(args.seeds)] if args.seeds else ([0] if args.quick else [0, 1, 2])
+    names, models = _split(args.datasets), _split(args.models)
+    header = {"command": "python scripts/benchmark_ctr.py " + " ".join(argv), "quick": args.quick,
+              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+    with tqdm(total=count_jobs(names, seeds, models), desc="CTR benchmark", unit="job") as bar:
+        last = {"desc": None}
+
+        def step(description):  # a job starts: the previous one is done
+            if last["desc"] is not None:
+                bar.update(1)
+            last["desc"] = description
+            bar.set_description(description)
+
+        result = run_benchmark(names, args.data_dir, seeds, settings, args.output, models=models, progress=step,
+                               header=header)
+        bar.update(1)
+
+    for name, entry in result["datasets"].items():
+        logger.info("%s (%d users, %d items, %d test rows, %s):", name, entry["n_users"], entry["n_items"],
+                    entry["n_test"], entry["label_mode"])
+        for model, m in entry["models"].items():
+            logger.info("  %-16s AUC %.4f ± %.4f [%.4f, %.4f]  GAUC %s  LogLoss %.4f  %.0f s", model, m["auc"],
+                        m["auc_std"], *m["auc_ci"], "-" if m["gauc"] is None else f"{m['gauc']:.4f}", m["logloss"],
+                        m["train_seconds"])
+    logger.info("wrote %s (%.0f s)", args.output, result["total_seconds"])
+    if args.plot:
+        logger.info("plot: %s", plot_ctr_benchmark(args.output, args.plot))
+
+
+if __name__ == "__main__":
+    main()

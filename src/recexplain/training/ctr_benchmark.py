@@ -1,0 +1,235 @@
+"""The CTR benchmark: per dataset, the same splits, feature map and negatives for every model; per seed, two
+pre-trainings (item-id BERT, FG-BERT) and six CTR models trained in-process, selected on validation AUC,
+evaluated once on test. Used by `scripts/benchmark_ctr.py`.
+
+Models:
+- `din`, `bst`: the baselines, from scratch (with side information).
+- `srp4ctr_scratch`: the SRP4CTR cross-attention model, encoder randomly initialised.
+- `srp4ctr_bert`: its encoder pre-trained on item ids only (`use_side_info=False`); fine-tuned with the
+  side-information embeddings added fresh, so it differs from `srp4ctr_fgbert` only in pre-training.
+- `srp4ctr_fgbert`: its encoder pre-trained with side information (FG-BERT).
+- `din_qformer`: DIN + querying transformer over the FG-BERT encoder of the same seed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+from transformers import set_seed
+
+from .ctr import (
+    CTRModelArguments,
+    CTRTrainingArguments,
+    PretrainingModelArguments,
+    PretrainingTrainingArguments,
+    build_ctr_model,
+    build_pretraining_model,
+    evaluate_ctr,
+    pretrain_srp4ctr,
+    train_ctr,
+    unwrap,
+)
+from .ctr_data import (
+    BehaviorDataArguments,
+    CTRDataArguments,
+    PretrainingDataArguments,
+    build_ctr_splits,
+    build_pretraining_splits,
+    load_behavior_splits,
+)
+
+logger = logging.getLogger(__name__)
+
+BENCHMARK_MODELS = ("din", "bst", "srp4ctr_scratch", "srp4ctr_bert", "srp4ctr_fgbert", "din_qformer")
+PRETRAININGS = {"bert": False, "fgbert": True}  # name -> use_side_info
+NEEDS = {"srp4ctr_bert": "bert", "srp4ctr_fgbert": "fgbert", "din_qformer": "fgbert"}
+
+
+@dataclass
+class BenchmarkSettings:
+    """Every setting of a benchmark run (written into the result JSON)."""
+
+    max_seq_len: int = 50
+    hidden_size: int = 64
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 2
+    intermediate_size: int = 128
+    hidden_dropout_prob: float = 0.1
+    # pre-training
+    pretrain_steps: int = 3000
+    pretrain_batch_size: int = 128
+    pretrain_learning_rate: float = 1e-3
+    item_mask_prob: float = 0.2
+    behavior_mask_prob: float = 0.2
+    max_windows_per_user: int = 4
+    # CTR
+    ctr_epochs: int = 10
+    ctr_batch_size: int = 256
+    ctr_learning_rate: float = 1e-3
+    early_stopping_patience: int = 2
+    num_negatives: int = 1
+    num_eval_negatives: int = 99
+    max_train_targets_per_user: Optional[int] = None
+    max_validation_users: Optional[int] = 5000
+    eval_batch_size: int = 64
+    freeze_encoder: bool = False
+    num_query_tokens: int = 4
+    n_bootstrap: int = 1000
+    negative_seed: int = 0
+
+
+QUICK = BenchmarkSettings(
+    max_seq_len=30, hidden_size=32, intermediate_size=64, pretrain_steps=300, max_windows_per_user=2,
+    ctr_epochs=2, early_stopping_patience=0, num_eval_negatives=19, max_train_targets_per_user=2,
+    max_validation_users=1000, eval_batch_size=128, n_bootstrap=200, ctr_batch_size=512,
+)
+FULL = BenchmarkSettings()
+
+
+def _training_args(output_dir, seed: int, **kwargs) -> dict:
+    return dict(output_dir=str(output_dir), seed=seed, data_seed=seed, disable_tqdm=True, report_to="none",
+                logging_strategy="no", save_only_model=True, dataloader_pin_memory=False, **kwargs)
+
+
+def pretrain(data, settings: BenchmarkSettings, use_side_info: bool, seed: int, output_dir: Path) -> float:
+    """Pre-train an encoder on the train split into `output_dir`; returns the seconds it took."""
+    start = time.perf_counter()
+    data_args = PretrainingDataArguments(max_seq_len=settings.max_seq_len, item_mask_prob=settings.item_mask_prob,
+                                         behavior_mask_prob=settings.behavior_mask_prob if use_side_info else 0.0,
+                                         max_windows_per_user=settings.max_windows_per_user)
+    model_args = PretrainingModelArguments(
+        use_side_info=use_side_info, hidden_size=settings.hidden_size, num_hidden_layers=settings.num_hidden_layers,
+        num_attention_heads=settings.num_attention_heads, intermediate_size=settings.intermediate_size,
+        hidden_dropout_prob=settings.hidden_dropout_prob,
+        item_loss="sampled_softmax" if data.feature_map.vocab_size("item_id") > 20000 else "full_softmax")
+    training_args = PretrainingTrainingArguments(**_training_args(
+        output_dir / "checkpoints", seed, max_steps=settings.pretrain_steps, save_strategy="no",
+        per_device_train_batch_size=settings.pretrain_batch_size, learning_rate=settings.pretrain_learning_rate))
+    set_seed(seed)
+    model = build_pretraining_model(model_args, data.feature_map)
+    trainer = pretrain_srp4ctr(model, data.feature_map, build_pretraining_splits(data, data_args), data_args,
+                               training_args)
+    unwrap(trainer).save_pretrained(output_dir)
+    data.feature_map.save_pretrained(output_dir)
+    return time.perf_counter() - start
+
+
+def finetune(data, examples, settings: BenchmarkSettings, model: str, seed: int, work_dir: Path,
+             pretrained: Optional[dict] = None) -> dict:
+    """Train one benchmark model, select on validation, evaluate on test; returns its test scores."""
+    name = {"srp4ctr_scratch": "srp4ctr", "srp4ctr_bert": "srp4ctr", "srp4ctr_fgbert": "srp4ctr"}.get(model, model)
+    model_args = CTRModelArguments(
+        model=name, pretrained_dir=str(pretrained[NEEDS[model]]) if model in NEEDS else None,
+        freeze_encoder=settings.freeze_encoder and model in NEEDS, use_side_info=True,
+        hidden_size=settings.hidden_size, num_hidden_layers=settings.num_hidden_layers,
+        num_attention_heads=settings.num_attention_heads, intermediate_size=settings.intermediate_size,
+        hidden_dropout_prob=settings.hidden_dropout_prob, num_query_tokens=settings.num_query_tokens)
+    if model == "din_qformer":
+        model_args.use_side_info = None  # the FG-BERT checkpoint's (true)
+    training_args = CTRTrainingArguments(**_training_args(
+        work_dir / model, seed, num_train_epochs=settings.ctr_epochs, learning_rate=settings.ctr_learning_rate,
+        per_device_train_batch_size=settings.ctr_batch_size, per_device_eval_batch_size=settings.eval_batch_size,
+        early_stopping_patience=settings.early_stopping_patience, save_total_limit=1))
+    set_seed(seed)
+    start = time.perf_counter()
+    trainer = train_ctr(build_ctr_model(model_args, data.feature_map), data.feature_map, examples, training_args)
+    seconds = time.perf_counter() - start
+    scores = evaluate_ctr(trainer, examples.test, n_boot=settings.n_bootstrap, seed=seed)
+    best = trainer.state.best_metric
+    return {"seed": seed, "auc": scores["auc"], "gauc": scores["gauc"], "logloss": scores["logloss"],
+            "auc_ci": scores["auc_ci"], "validation_auc": best, "epochs": trainer.state.epoch,
+            "train_seconds": round(seconds, 1)}
+
+
+def summarize(runs: Sequence[dict], pretrain_seconds: Sequence[float] = ()) -> dict:
+    """Mean over seeds (`auc_std`: sample std over seeds, 0 for one seed; `auc_ci`: mean of the per-seed CIs)."""
+    def mean(key):
+        values = [r[key] for r in runs if r[key] is not None]
+        return float(np.mean(values)) if values else None
+
+    aucs = [r["auc"] for r in runs]
+    out = {"auc": mean("auc"), "gauc": mean("gauc"), "logloss": mean("logloss"),
+           "auc_std": float(np.std(aucs, ddof=1)) if len(aucs) > 1 else 0.0,
+           "auc_ci": [float(np.mean([r["auc_ci"][0] for r in runs])), float(np.mean([r["auc_ci"][1] for r in runs]))],
+           "train_seconds": mean("train_seconds"), "runs": list(runs)}
+    if pretrain_seconds:
+        out["pretrain_seconds"] = float(np.mean(pretrain_seconds))
+    return out
+
+
+def _clean(value):
+    """JSON-safe: NaN/inf -> None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def run_benchmark(datasets: Sequence[str], data_dir: Optional[str], seeds: Sequence[int], settings: BenchmarkSettings,
+                  output: Path, models: Sequence[str] = BENCHMARK_MODELS, progress: Optional[Callable] = None,
+                  header: Optional[dict] = None) -> dict:
+    """Run every (dataset, seed, model); the JSON at `output` is rewritten after each model, so a long
+    run can be inspected (and partial results survive). `progress(description)` is called per job."""
+    unknown = set(models) - set(BENCHMARK_MODELS)
+    if unknown:
+        raise ValueError(f"unknown benchmark models {sorted(unknown)}; known: {BENCHMARK_MODELS}")
+    result = {**(header or {}), "settings": dataclasses.asdict(settings), "seeds": list(seeds), "models": list(models),
+              "datasets": {}}
+    started = time.perf_counter()
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+
+    def write():
+        result["total_seconds"] = round(time.perf_counter() - started, 1)
+        output.write_text(json.dumps(_clean(result), indent=1), encoding="utf-8")
+
+    for name in datasets:
+        progress and progress(f"{name}: data")
+        data_start = time.perf_counter()
+        data = load_behavior_splits(BehaviorDataArguments(dataset=name, data_dir=data_dir, max_seq_len=settings.max_seq_len))
+        ctr_args = CTRDataArguments(
+            dataset=name, data_dir=data_dir, max_seq_len=settings.max_seq_len, num_negatives=settings.num_negatives,
+            num_eval_negatives=settings.num_eval_negatives, max_train_targets_per_user=settings.max_train_targets_per_user,
+            max_validation_users=settings.max_validation_users, negative_seed=settings.negative_seed)
+        examples = build_ctr_splits(data, ctr_args)
+        entry = result["datasets"][name] = {
+            "n_users": data.n_users, "n_items": data.n_items, "n_test": len(examples.test),
+            "label_mode": examples.label_mode, "eval_candidates_per_row": len(examples.test[0]["labels"]),
+            "n_train_rows": len(examples.train), "n_validation_rows": len(examples.validation),
+            "data_seconds": round(time.perf_counter() - data_start, 1), "models": {}}
+        runs = {m: [] for m in models}
+        pretrain_seconds = {k: [] for k in PRETRAININGS}
+        needed = {NEEDS[m] for m in models if m in NEEDS}
+        for seed in seeds:
+            with tempfile.TemporaryDirectory(prefix=f"ctr-bench-{name}-{seed}-") as tmp:
+                tmp, pretrained = Path(tmp), {}
+                for key in (k for k in PRETRAININGS if k in needed):
+                    progress and progress(f"{name} seed {seed}: pre-train {key}")
+                    pretrained[key] = tmp / f"pretrained-{key}"
+                    pretrain_seconds[key].append(pretrain(data, settings, PRETRAININGS[key], seed, pretrained[key]))
+                for model in models:
+                    progress and progress(f"{name} seed {seed}: {model}")
+                    run = finetune(data, examples, settings, model, seed, tmp, pretrained)
+                    logger.info("%s seed %d %s: test AUC %.4f [%.4f, %.4f]", name, seed, model, run["auc"], *run["auc_ci"])
+                    runs[model].append(run)
+                    entry["models"][model] = summarize(runs[model], pretrain_seconds.get(NEEDS.get(model), ()))
+                    write()
+    write()
+    return result
+
+
+def count_jobs(datasets: Sequence[str], seeds: Sequence[int], models: Sequence[str] = BENCHMARK_MODELS) -> int:
+    """Progress-bar length: per dataset one data job, per seed the pre-trainings and the models."""
+    needed = {NEEDS[m] for m in models if m in NEEDS}
+    return len(datasets) * (1 + len(seeds) * (len(needed) + len(models)))

@@ -1,0 +1,48 @@
+"""Bar plot of a CTR benchmark JSON (`scripts/benchmark_ctr.py --output`): test AUC by model, one panel per
+dataset, error bars = the 95% bootstrap CI over test users.
+
+    from recexplain.training.ctr_plots import plot_ctr_benchmark
+    plot_ctr_benchmark("results/ctr_benchmark.json", "ctr_benchmark.png")
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Union
+
+
+def plot_ctr_benchmark(results: Union[dict, str, Path], output: Union[str, Path], title: str = None) -> Path:
+    """Write a PNG with one AUC bar chart per dataset of `results` (a benchmark dict or its JSON path)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not isinstance(results, dict):
+        results = json.loads(Path(results).read_text(encoding="utf-8"))
+    datasets = {k: v for k, v in results["datasets"].items() if v.get("models")}
+    if not datasets:
+        raise ValueError("the benchmark results hold no model scores to plot")
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.8), squeeze=False)
+    for ax, (name, entry) in zip(axes[0], datasets.items()):
+        models = list(entry["models"])
+        aucs = [entry["models"][m]["auc"] for m in models]
+        lows = [a - entry["models"][m]["auc_ci"][0] for a, m in zip(aucs, models)]
+        highs = [entry["models"][m]["auc_ci"][1] - a for a, m in zip(aucs, models)]
+        colors = ["tab:orange" if m.startswith(("srp4ctr", "din_qformer")) else "tab:gray" for m in models]
+        ax.bar(range(len(models)), aucs, yerr=[lows, highs], capsize=3, color=colors)
+        ax.set_xticks(range(len(models)), models, rotation=40, ha="right", fontsize=8)
+        bottom = min(a - lo for a, lo in zip(aucs, lows))
+        ax.set_ylim(max(0.0, bottom - 0.05), min(1.0, max(a + h for a, h in zip(aucs, highs)) + 0.02))
+        ax.set_title(f"{name} ({entry['n_test']} test rows)", fontsize=9)
+        ax.set_ylabel("test AUC (95% CI)")
+        for i, a in enumerate(aucs):
+            ax.text(i, a, f"{a:.3f}", ha="center", va="bottom", fontsize=7)
+    seeds = results.get("seeds", [])
+    fig.suptitle(title or f"CTR benchmark, seeds {seeds}" + (" (quick)" if results.get("quick") else ""), fontsize=10)
+    fig.tight_layout()
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(output, dpi=120)
+    plt.close(fig)
+    return output
