@@ -1,5 +1,6 @@
 """Loaders on tiny in-test files: MovieLens (RecBole + original layout), Taobao, S3-Rec; dispatcher."""
 import gzip
+import logging
 import json
 
 import pytest
@@ -126,3 +127,13 @@ def test_command_line_statistics(capsys):
     assert stats["dataset"] == "synthetic" and "SYNTHETIC" in stats["note"]
     assert stats["users"] == 500 and stats["vocab_sizes"]["behavior"] == 3 + 4
     assert '"events": %d' % stats["events"] in capsys.readouterr().out
+
+
+def test_items_without_attributes_are_kept_and_counted(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    write(tmp_path / "ml-100k.inter", INTER + "2\t99\t4\t200\n")  # item 99 is not in ml-100k.item
+    write(tmp_path / "ml-100k.item", ITEM)
+    data = load_movielens(tmp_path)
+    assert data.sequences[1]["item_id"] == ["10", "99"] and data.sequences[1]["item_attr"][1] == []
+    assert "1 of 5 events refer to items without attributes" in caplog.text
+    assert "1 items without a numeric release year" in caplog.text

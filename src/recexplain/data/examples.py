@@ -82,16 +82,17 @@ class _EncodedSequences:
         for k in HISTORY_KEYS:
             values = np.asarray(self.columns[k], dtype=np.int32).reshape(-1, self.max_attrs) if k == "history_attr_ids" \
                 else np.asarray(self.columns[k], dtype=np.int32)
-            picked = values[index] if len(values) else values
-            out[k] = _list_array(picked, offsets)
+            out[k] = _list_array(values[index], offsets)
         return out
 
 
 def _list_array(values: np.ndarray, offsets: np.ndarray) -> pa.Array:
     """Arrow list array; a 2-D `values` `[E, A]` gives a list of fixed-length lists."""
+    if values.size >= 2**31:
+        raise ValueError(f"{values.size} ids in one column exceed Arrow's 32-bit list offsets; "
+                         "use grouped=True or max_train_targets_per_user")
     if values.ndim == 2:
-        a = values.shape[1]
-        inner_offsets = np.arange(0, values.size + 1, a, dtype=np.int32) if a else np.zeros(len(values) + 1, np.int32)
+        inner_offsets = np.arange(0, values.size + 1, values.shape[1], dtype=np.int32)
         inner = pa.ListArray.from_arrays(pa.array(inner_offsets), pa.array(values.reshape(-1)))
         return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), inner)
     return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values))
