@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import datasets
+import torch
 import transformers
 from tqdm.auto import tqdm
 from transformers import HfArgumentParser
@@ -42,9 +43,14 @@ class BenchmarkArguments:
     seeds: Optional[str] = field(default=None, metadata={"help": "comma-separated (default: 0 with --quick, else 0,1,2)"})
     quick: bool = field(default=False, metadata={"help": "small epochs, one seed, capped train targets per user"})
     models: str = field(default=",".join(BENCHMARK_MODELS), metadata={"help": "comma-separated subset"})
+    torch_threads: int = field(
+        default=1, metadata={"help": "torch intra-op threads (1 is fastest on a busy 2-core machine; 0 = torch default)"}
+    )
     plot: Optional[str] = field(default=None, metadata={"help": "also write a PNG bar plot of AUC by model"})
     pretrain_steps: Optional[int] = field(default=None, metadata={"help": "override: pre-training steps"})
+    attr_loss: Optional[str] = field(default=None, metadata={"help": "override: FG-BERT attribute loss (bce or softmax)"})
     ctr_epochs: Optional[int] = field(default=None, metadata={"help": "override: CTR epochs"})
+    ctr_max_steps: Optional[int] = field(default=None, metadata={"help": "override: CTR step budget (0 = use epochs)"})
     max_train_targets_per_user: Optional[int] = field(default=None, metadata={"help": "override: train targets per user"})
     num_eval_negatives: Optional[int] = field(default=None, metadata={"help": "override: negatives per test positive"})
     freeze_encoder: Optional[bool] = field(default=None, metadata={"help": "override: freeze pre-trained encoders"})
@@ -67,6 +73,8 @@ def main(argv=None):
     datasets.disable_progress_bars()
     logging.getLogger("recexplain.data").setLevel(logging.WARNING)
 
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     settings = QUICK if args.quick else FULL
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(settings)
                  if hasattr(args, f.name) and getattr(args, f.name) is not None}
@@ -74,6 +82,7 @@ def main(argv=None):
     seeds = [int(s) for s in _split(args.seeds)] if args.seeds else ([0] if args.quick else [0, 1, 2])
     names, models = _split(args.datasets), _split(args.models)
     header = {"command": "python scripts/benchmark_ctr.py " + " ".join(argv), "quick": args.quick,
+              "torch_threads": torch.get_num_threads(),
               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
     with tqdm(total=count_jobs(names, seeds, models), desc="CTR benchmark", unit="job") as bar:

@@ -1,7 +1,7 @@
 """Benchmark PETER and PETER+ against non-neural baselines on the test split of a review dataset.
 
-    python scripts/benchmark_explainer.py --data_file ../shared/data/amazon-musical-instruments/reviews_Musical_Instruments_5.json.gz \
-        --output benchmark_explainer.json [--quick]
+    python scripts/benchmark_explainer.py --output benchmark_explainer.json [--quick] \
+        --data_file ../shared/data/amazon-musical-instruments/reviews_Musical_Instruments_5.json.gz
     python scripts/benchmark_explainer.py --output synthetic.json --quick        # SYNTHETIC reviews
     accelerate launch scripts/benchmark_explainer.py --data_file FILE --output FILE.json
     python scripts/benchmark_explainer.py config.yaml                          # the same arguments as YAML keys
@@ -40,7 +40,7 @@ from recexplain.training.explainer_evaluation import explanation_scores, generat
 
 logger = logging.getLogger("benchmark_explainer")
 METRICS = ("rmse", "mae", "bleu1", "bleu4", "rouge1", "rouge2", "rougeL", "usr", "div", "fcr", "fmr")
-QUICK = {"hidden_size": 128, "intermediate_size": 512, "num_train_epochs": 6}
+QUICK = {"hidden_size": 128, "intermediate_size": 512, "num_train_epochs": 6, "learning_rate": 2e-3}
 
 
 @dataclass
@@ -51,9 +51,12 @@ class BenchmarkArguments:
     quick: bool = field(default=False, metadata={"help": f"small and short: {QUICK}"})
     models: str = field(default="peter,peter_plus", metadata={"help": "comma-separated model types to train"})
     work_dir: Optional[str] = field(default=None, metadata={"help": "checkpoint folder (default: a temporary one)"})
-    num_train_epochs: float = field(default=20.0, metadata={"help": "epochs per model (best validation loss kept)"})
+    num_train_epochs: float = field(default=20.0, metadata={"help": "most epochs per model (best validation loss kept)"})
+    early_stopping_patience: int = field(
+        default=2, metadata={"help": "stop after this many epochs without a better validation loss"}
+    )
     learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate"})
-    batch_size: int = field(default=128, metadata={"help": "training batch size"})
+    batch_size: int = field(default=32, metadata={"help": "training batch size"})
     seed: int = field(default=42, metadata={"help": "training seed"})
     num_samples: int = field(default=10, metadata={"help": "test explanations stored next to the real ones"})
 
@@ -74,12 +77,16 @@ def train_and_score(bench, model_args, splits, tokenizer, tokenized, work_dir):
     )
     set_seed(bench.seed)
     started = time.time()
-    trainer = train_explainer(build_explainer(model_args, tokenizer), tokenizer, tokenized, training_args)
+    trainer = train_explainer(
+        build_explainer(model_args, tokenizer), tokenizer, tokenized, training_args,
+        early_stopping_patience=bench.early_stopping_patience,
+    )
     seconds = time.time() - started
     test = splits["test"].to_list()
     features = sorted(set(splits["train"]["feature"]))
     texts, ratings = generate_explanations(trainer.model, tokenizer, test, model_args.max_explanation_length + 1)
     scores = explanation_scores(texts, ratings, test, features)
+    scores["avg_length"] = average_length(texts)
     scores.update(train_seconds=round(seconds, 1), best_eval_loss=trainer.state.best_metric,
                   epochs_run=trainer.state.epoch)
     return scores, texts
@@ -100,7 +107,8 @@ def main():
     transformers.utils.logging.set_verbosity_warning()
     if bench.quick:
         model_args = replace(model_args, hidden_size=QUICK["hidden_size"], intermediate_size=QUICK["intermediate_size"])
-        bench = replace(bench, num_train_epochs=min(bench.num_train_epochs, QUICK["num_train_epochs"]))
+        bench = replace(bench, num_train_epochs=min(bench.num_train_epochs, QUICK["num_train_epochs"]),
+                        learning_rate=QUICK["learning_rate"])
     started = time.time()
     splits, tokenizer, tokenized = prepare_explanation_data(data_args, model_args.max_explanation_length)
     train, test = splits["train"].to_list(), splits["test"].to_list()
@@ -115,6 +123,7 @@ def main():
             results[model_type], samples[model_type] = scores, texts[: bench.num_samples]
     retrieved = item_retrieval(train, test)
     results["item_retrieval"] = explanation_scores(retrieved, None, test, features)
+    results["item_retrieval"]["avg_length"] = average_length(retrieved)
     samples["item_retrieval"] = retrieved[: bench.num_samples]
     for name, predict in (("mean_rating", mean_rating), ("bias_rating", bias_rating)):
         results[name] = _rating_scores(predict(train, test), test)
@@ -131,6 +140,7 @@ def main():
         "data_file": data_args.data_file or "synthetic",
         "split_sizes": {name: len(part) for name, part in splits.items()},
         "num_features": len(features), "vocab_size": len(tokenizer),
+        "reference_avg_length": average_length([r["explanation"] for r in test]),
         "settings": {"benchmark": asdict(bench), "data": asdict(data_args), "model": asdict(model_args)},
         "results": results, "goals": goals, "samples": samples,
         "total_seconds": round(time.time() - started, 1),
@@ -142,6 +152,11 @@ def main():
     print(markdown_table(results))
     print(json.dumps(goals, indent=1))
     logger.info("wrote %s (%.0f s)", bench.output, report["total_seconds"])
+
+
+def average_length(texts):
+    """Mean number of tokens per explanation."""
+    return sum(len(t.split()) for t in texts) / max(1, len(texts))
 
 
 def _rating_scores(predictions, test):

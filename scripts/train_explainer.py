@@ -43,10 +43,15 @@ class ScriptArguments:
 
     resume: bool = field(default=True, metadata={"help": "resume from the last checkpoint in --output_dir if any"})
     num_samples: int = field(default=10, metadata={"help": "validation explanations printed next to the real ones"})
+    early_stopping_patience: int = field(
+        default=0, metadata={"help": "stop after this many evaluations without a better validation loss (0: off)"}
+    )
 
 
 def parse_args():
-    parser = HfArgumentParser((ScriptArguments, ExplanationDataArguments, ExplainerModelArguments, ExplainerTrainingArguments))
+    parser = HfArgumentParser(
+        (ScriptArguments, ExplanationDataArguments, ExplainerModelArguments, ExplainerTrainingArguments)
+    )
     if len(sys.argv) == 2 and sys.argv[1].endswith((".yaml", ".yml")):
         return parser.parse_yaml_file(sys.argv[1])
     if len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
@@ -63,10 +68,15 @@ def main():
     with training_args.main_process_first(desc="explanation data"):
         splits, tokenizer, tokenized = prepare_explanation_data(data_args, model_args.max_explanation_length)
     model = build_explainer(model_args, tokenizer)
-    resume = training_args.resume_from_checkpoint or (last_checkpoint(training_args.output_dir) if script_args.resume else None)
+    resume = training_args.resume_from_checkpoint
+    if resume is None and script_args.resume:
+        resume = last_checkpoint(training_args.output_dir)
     if resume:
         logger.info("resuming from %s", resume)
-    trainer = train_explainer(model, tokenizer, tokenized, training_args, resume_from_checkpoint=resume)
+    trainer = train_explainer(
+        model, tokenizer, tokenized, training_args, resume_from_checkpoint=resume,
+        early_stopping_patience=script_args.early_stopping_patience,
+    )
     eval_results = trainer.evaluate()
     if not trainer.is_world_process_zero():
         return

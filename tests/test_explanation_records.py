@@ -72,7 +72,8 @@ def test_amazon_errors(tmp_path, line, message):
 
 def test_peter_pickle(tmp_path):
     rows = [
-        {"user": "U1", "item": "I1", "rating": 5, "template": ("front desk", "friendly", "the front desk staff was friendly", 1)},
+        {"user": "U1", "item": "I1", "rating": 5,
+         "template": ("front desk", "friendly", "the front desk staff was friendly", 1)},
         {"user": "U2", "item": "I1", "rating": 2.0, "template": ("room", "small", "The room was small.", -1)},
     ]
     path = tmp_path / "reviews.pickle"

@@ -17,10 +17,11 @@ from recexplain.data.explanation_tokenizer import (
     save_vocabularies,
 )
 
+FIELDS = ("user", "item", "rating", "feature", "opinion", "explanation", "sentiment")
 RECORDS = [
-    {"user": "U1", "item": "I1", "rating": 5, "feature": "sound", "opinion": "great", "explanation": "the sound is great", "sentiment": 1},
-    {"user": "U2", "item": "I1", "rating": 2, "feature": "front desk", "opinion": "rude", "explanation": "the front desk was rude , sadly", "sentiment": -1},
-    {"user": "U1", "item": "I2", "rating": 4, "feature": "sound", "opinion": "good", "explanation": "good sound", "sentiment": 1},
+    dict(zip(FIELDS, ("U1", "I1", 5, "sound", "great", "the sound is great", 1))),
+    dict(zip(FIELDS, ("U2", "I1", 2, "front desk", "rude", "the front desk was rude , sadly", -1))),
+    dict(zip(FIELDS, ("U1", "I2", 4, "sound", "good", "good sound", 1))),
 ]
 
 
@@ -43,7 +44,8 @@ def test_prompt_layout(tokenizer):
 def test_text_and_vocab_limits(tokenizer):
     ids = tokenizer("The Sound is GREAT, sadly!", add_special_tokens=False)["input_ids"]
     assert tokenizer.convert_ids_to_tokens(ids) == ["the", "sound", "is", "great", ",", "sadly", "<unk>"]
-    assert decode_explanation(tokenizer, [9, 8] + tokenizer(format_prompt("U1", "I1", 5, "sound") + " the sound <eos> <pad>")["input_ids"]) == "the sound"
+    sequence = tokenizer(format_prompt("U1", "I1", 5, "sound") + " the sound <eos> <pad>")["input_ids"]
+    assert decode_explanation(tokenizer, [9, 8] + sequence) == "the sound"
     small = build_explanation_tokenizer(RECORDS, min_word_freq=2)
     assert set(explanation_vocabularies(small)["words"]) == {"the", "sound"}
     assert len(explanation_vocabularies(build_explanation_tokenizer(RECORDS, max_vocab=3))["words"]) == 3

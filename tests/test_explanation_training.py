@@ -1,5 +1,6 @@
 """Explainer training helpers, baselines and the two scripts end to end (tiny, synthetic)."""
 import json
+import logging
 import runpy
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from recexplain.training.explainer import ExplainerModelArguments
 from recexplain.training.explainer_baselines import bias_rating, item_retrieval, mean_rating
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+METRICS = ("rmse", "mae", "bleu1", "bleu4", "rouge1", "rouge2", "rougeL", "usr", "div", "fcr", "fmr")
 TINY = ["--hidden_size", "16", "--intermediate_size", "32", "--num_attention_heads", "2"]
 
 
@@ -54,8 +56,8 @@ def test_train_script_saves_and_resumes(tmp_path, monkeypatch, caplog):
     tokenizer = AutoTokenizer.from_pretrained(final)
     assert model.config.visible_prefix_slots == ["user", "item", "feature"] and tokenizer.padding_side == "left"
     assert model.generation_config.max_new_tokens == 9
-    caplog.clear()
-    _run("train_explainer.py", [a if a != "1" else "2" for a in args], monkeypatch)
+    with caplog.at_level(logging.INFO):
+        _run("train_explainer.py", [a if a != "1" else "2" for a in args], monkeypatch)
     assert "resuming from" in caplog.text and (tmp_path / "checkpoint-30").is_dir()
 
 
@@ -73,5 +75,5 @@ def test_benchmark_script_quick(tmp_path, monkeypatch):
     report = json.loads(output.read_text())
     assert set(report["results"]) == {"peter", "peter_plus", "item_retrieval", "mean_rating", "bias_rating"}
     for name in ("peter", "peter_plus"):
-        assert {"rmse", "mae", "bleu1", "bleu4", "rouge1", "rouge2", "rougeL", "usr", "div", "fcr", "fmr"} <= set(report["results"][name])
+        assert set(METRICS) <= set(report["results"][name])
     assert len(report["samples"]["real"]) == 10 and report["data_file"] == "synthetic"

@@ -1,7 +1,5 @@
 """MI estimator: config, shapes, save/load, TRL reward convention, numerics, MINE on planted toys."""
 import math
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -69,7 +67,7 @@ def test_shapes_labels_and_backward():
     model = MIEstimatorModel(tiny_config())
     ids = left_padded_batch()
     out = model(ids, attention_mask=ids != PAD)
-    assert out.last_hidden_state.shape == (3, 13, 32)
+    assert out.last_hidden_state.shape == (3, 13, 64)  # rating and feature encoders
     assert out.rating_statistics.shape == (3, 13, 5) and out.feature_statistics.shape == (3, 13, 3)
     assert out.pointwise_mi.shape == (3, 13, 2)
     assert out.rating_labels.tolist() == [2, 0, 4] and out.feature_labels.tolist() == [1, 0, 2]
@@ -77,7 +75,7 @@ def test_shapes_labels_and_backward():
     assert out.explanation_mask.sum(1).tolist() == [3, 7, 1]
     assert model.statistics(ids, label_type="feature").shape == (3, 3)
     out.pointwise_mi.sum().backward()
-    assert model.embeddings.weight.grad.abs().sum() > 0
+    assert model.rating_head.embeddings.weight.grad.abs().sum() > 0
 
 
 def test_save_load_identical_and_auto_classes(tmp_path):
@@ -173,17 +171,3 @@ def test_mine_recovers_planted_mutual_information(dependent):
         assert estimate["pointwise"] == pytest.approx(math.log(5), abs=0.1)
     else:
         assert abs(estimate["dv"]) < 0.05 and abs(estimate["pointwise"]) < 0.05
-
-
-def test_remote_code_loads_without_recexplain(tmp_path):
-    MIEstimatorForRewardModeling(tiny_config()).save_pretrained(tmp_path)
-    code = (
-        "import sys; sys.modules['recexplain'] = None\n"
-        "import torch; from transformers import AutoModelForSequenceClassification as A\n"
-        f"m = A.from_pretrained({str(tmp_path)!r}, trust_remote_code=True)\n"
-        "assert 'recexplain' not in type(m).__module__, type(m).__module__\n"
-        "print(m(torch.tensor([[11, 12, 5, 9, 1, 20, 2]])).logits.shape)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "torch.Size([1, 1])" in result.stdout

@@ -86,6 +86,8 @@ def test_one_ppo_step_updates_policy_not_reference(tmp_path, artifacts, backbone
         assert all(torch.equal(p, ref_before[n]) for n, p in policy.named_parameters() if not p.requires_grad)
         assert all("lora_" in n or "modules_to_save" in n for n in changed)
     assert all(torch.equal(p, reward_before[n]) for n, p in run.reward_model.named_parameters())
+    rating_head = [n for n in trainable if "rating_head" in n]
+    assert not rating_head, f"the rating head must stay frozen during PPO: {rating_head}"
     logs = [r for r in trainer.state.log_history if "objective/scores" in r]
     assert logs and all(torch.isfinite(torch.tensor(r["objective/scores"])) for r in logs)
     assert [r["step"] for r in run.alignment.history] == [0, 1]

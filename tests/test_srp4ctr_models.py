@@ -1,9 +1,4 @@
 """CTR models of `recexplain.models.srp4ctr` (transformers ModelTester style, tiny configs)."""
-import os
-import subprocess
-import sys
-import textwrap
-
 import pytest
 import torch
 
@@ -380,39 +375,3 @@ def test_auto_classes_dispatch():
     assert type(AutoModel.from_config(CONFIGS["din"]())) is DINForCTRPrediction
     for name, cls in CTR_MODELS.items():
         assert type(AutoModelForCTRPrediction.from_config(CONFIGS[name]())) is cls
-
-
-def test_remote_code_loads_without_recexplain(tmp_path):
-    """save_pretrained ships the folder's code: a process that cannot import recexplain loads the
-    checkpoints with trust_remote_code=True and reproduces the scores."""
-    expected = {}
-    for name in ("din_qformer", "bst"):
-        model = CTR_MODELS[name](CONFIGS[name]()).eval()
-        batch = without_labels(ctr_batch(model.config))
-        model.save_pretrained(tmp_path / name)
-        expected[name] = (batch, model(**batch).logits)
-    pre = SRP4CTRForPreTraining(CONFIGS["srp4ctr"]()).eval()
-    pre.save_pretrained(tmp_path / "pre")
-    pre_batch = without_labels(pretraining_batch(pre.config))
-    expected["pre"] = (pre_batch, pre(**pre_batch).last_hidden_state)
-    torch.save(expected, tmp_path / "expected.pt")
-    code = textwrap.dedent(f"""
-        import sys, torch
-        sys.modules["recexplain"] = None  # make sure the package cannot be imported
-        from transformers import AutoModel, AutoModelForPreTraining
-        expected = torch.load({str(tmp_path / "expected.pt")!r})
-        for name in ("din_qformer", "bst"):
-            model = AutoModel.from_pretrained({str(tmp_path)!r} + "/" + name, trust_remote_code=True).eval()
-            batch, logits = expected[name]
-            assert type(model).__name__.endswith("ForCTRPrediction"), type(model)
-            assert torch.equal(model(**batch).logits, logits), name
-        model = AutoModelForPreTraining.from_pretrained({str(tmp_path / "pre")!r}, trust_remote_code=True).eval()
-        batch, hidden = expected["pre"]
-        assert torch.equal(model(**batch).last_hidden_state, hidden)
-        print("REMOTE_OK", type(model).__module__)
-    """)
-    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
-                            timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "REMOTE_OK transformers_modules." in result.stdout

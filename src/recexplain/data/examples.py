@@ -28,7 +28,7 @@ import pyarrow as pa
 from datasets import Features, List as DList, Value
 
 from .behavior import iter_rows
-from .feature_map import FeatureMap
+from .feature_map import OOV_ID, FeatureMap
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +183,8 @@ def build_ctr_examples(
       - "threshold": explicit ratings; one candidate (the target item), label = rating >= threshold.
         The target's rating/behaviour is never part of the history or the candidate.
       - "sampled": the target item is a positive, plus `num_negatives` seeded negatives from the
-        catalogue (`feature_map.item_attributes`) that the user never interacted with.
+        catalogue (`feature_map.item_attributes`) that the user never interacted with (train: only
+        items with an id of their own, never [OOV] ones).
     grouped: one row per target with N = 1 + num_negatives candidates (positive first), or one
       row per candidate (N = 1, the history repeated). Default: flat for "train", grouped otherwise.
     """
@@ -199,7 +200,13 @@ def build_ctr_examples(
     grouped = (split != "train") if grouped is None else grouped
     fm, L, A = feature_map, feature_map.max_seq_len, feature_map.max_attrs
     n_cand = 1 + num_negatives if label_mode == "sampled" else 1
-    sampler = NegativeSampler(fm.item_attributes, seed) if fm.item_attributes else None
+    catalogue = list(fm.item_attributes)
+    if split == "train":
+        # Training negatives only from items that have their own id. An item never seen in training is
+        # [OOV]; drawn as a training negative, [OOV] would only ever be a negative and the model would learn
+        # "unseen item = no click", which is wrong at test time (Taobao: 54% of test positives are unseen).
+        catalogue = [item for item, i in zip(catalogue, fm.encode("item_id", catalogue)) if i != OOV_ID]
+    sampler = NegativeSampler(catalogue, seed) if catalogue else None
     table = _CandidateTable(fm, sampler.catalogue if sampler else [])
     if label_mode == "sampled":
         if sampler is None:

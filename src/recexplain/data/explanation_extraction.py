@@ -5,7 +5,8 @@ PETER's releases were built with the Sentires phrase-level sentiment toolkit
 module uses a documented frequency heuristic instead:
 
 1. **Text.** Reviews are lowercased and split into tokens with `TOKEN_PATTERN`
-   (runs of word characters, every other non-space character alone), the same
+   (runs of word characters, kept together across apostrophes as in "don't",
+   every other non-space character alone), the same
    split the explanation tokenizer uses; sentences end at `. ! ?` (also when a
    capital letter follows without a space: "affordable.I did") or a newline.
 2. **Features** (aspect nouns). A candidate is a token right after a
@@ -40,7 +41,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Dict, Iterable, List, Optional, Tuple
 
-TOKEN_PATTERN = r"<[^<>\s]+>|\w+|[^\w\s]"
+TOKEN_PATTERN = r"<[^<>\s]+>|\w+(?:'\w+)*|[^\w\s]"
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?=[A-Z])|(?<=[.!?])\s+|[\r\n]+")
 
@@ -60,7 +61,7 @@ NON_OPINION_WORDS = frozenset(
 
 def tokenize(text: str) -> List[str]:
     """Lowercased tokens of `text` (word runs and single punctuation marks)."""
-    return _TOKEN_RE.findall(text.replace("<", " ").replace(">", " ").lower())
+    return _TOKEN_RE.findall(text.replace("<", " ").replace(">", " ").replace("\u2019", "'").lower())
 
 
 def normalize_text(text: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Union
+from typing import Dict, Iterable, List, Union
 
 from .explanation_extraction import TOKEN_PATTERN, normalize_text, tokenize
 
@@ -86,7 +86,7 @@ def build_explanation_tokenizer(
     entities = [rating_token(r) for r in RATINGS] + users + items + features
     vocab = {tok: i for i, tok in enumerate(list(SPECIAL_TOKENS) + entities + [w for w in words if w not in SPECIAL_TOKENS])}
     backend = Tokenizer(models.WordLevel(vocab, unk_token=UNK))
-    backend.normalizer = normalizers.Lowercase()
+    backend.normalizer = normalizers.Sequence([normalizers.Replace("\u2019", "'"), normalizers.Lowercase()])
     backend.pre_tokenizer = pre_tokenizers.Sequence(
         [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Split(Regex(TOKEN_PATTERN), behavior="isolated")]
     )

@@ -7,7 +7,7 @@
   explanation E, from MINE estimators trained afresh on the generated explanations
   (cross-fitted: each fold is scored by an estimator trained on the other folds).
 - plus the explanation metrics (BLEU, ROUGE, USR, FMR, ...) and RMSE/MAE of the local
-  `evaluate` modules.
+  `evaluate` modules, scored exactly as the explainer benchmark does (`explanation_scores`).
 """
 from __future__ import annotations
 
@@ -15,14 +15,13 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 
-from recexplain import metrics
-from recexplain.data.explanation_extraction import tokenize
 from recexplain.data.explanation_tokenizer import decode_explanation
 from recexplain.mmi.data import encode_prompts, mi_estimator_config_from_tokenizer, predict_ratings, prompt_texts
 from recexplain.mmi.data import response_sequences
 from recexplain.mmi.judge import RatingJudge
 from recexplain.mmi.mine import MINETrainingArguments, collect_statistics, fit_mine, mi_from_statistics
 from recexplain.models.mi_estimator import MIEstimatorModel
+from recexplain.training.explainer_evaluation import explanation_scores
 
 METRIC_KEYS = ("rating_alignment_acc", "rating_alignment_acc_3class", "mi_rating_normalized", "fmr", "bleu1",
                "bleu4", "rougeL", "usr", "rmse", "mae")
@@ -74,9 +73,9 @@ def cross_fitted_mi(tokenizer, input_ids: torch.Tensor, attention_mask: torch.Te
 
 
 def evaluate_explainer(model, tokenizer, records, judge: RatingJudge, feature_vocab: Optional[Sequence[str]] = None,
-                       max_new_tokens: int = 20, batch_size: int = 128,
+                       max_new_tokens: int = 16, batch_size: int = 128,
                        mine_args: Optional[MINETrainingArguments] = None, seed: int = 0,
-                       num_samples: int = 10) -> Dict:
+                       num_samples: int = 10, mi_folds: int = 5) -> Dict:
     """All MMI metrics of `model` on `records` (a `datasets.Dataset` or dict of columns, e.g. the test split).
 
     The rating is predicted by the model's rating head (written into the query), then an explanation is
@@ -84,28 +83,21 @@ def evaluate_explainer(model, tokenizer, records, judge: RatingJudge, feature_vo
     `samples` (the first `num_samples` generated explanations next to the real ones).
     """
     columns = records.to_dict() if hasattr(records, "to_dict") else records
+    rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
     predicted = predict_ratings(model, tokenizer, columns, batch_size)  # [N] floats
     prompts = encode_prompts(tokenizer, prompt_texts(columns, predicted.tolist()))
     responses = generate_explanations(model, tokenizer, prompts, max_new_tokens, batch_size)
     texts = [decode_explanation(tokenizer, r) for r in responses]
-    references = [" ".join(tokenize(e)) for e in columns["explanation"]]
-    explanation = metrics.load("explanation").compute(
-        predictions=texts, references=references, features=list(columns["feature"]),
-        feature_vocab=list(feature_vocab) if feature_vocab else None,
-    )
-    rating = metrics.load("rating").compute(predictions=predicted.tolist(), references=list(columns["rating"]))
+    scores = explanation_scores(texts, predicted.tolist(), rows, feature_vocab or sorted(set(columns["feature"])))
     agreement = judge.agreement(texts, predicted.numpy())
     ids, mask = response_sequences(tokenizer, prompts["input_ids"], responses)
-    mi = cross_fitted_mi(tokenizer, ids, mask, mine_args, seed=seed)
+    mi = cross_fitted_mi(tokenizer, ids, mask, mine_args, folds=mi_folds, seed=seed)
     result = {
         "rating_alignment_acc": agreement["acc"], "rating_alignment_acc_3class": agreement["acc_3class"],
-        **mi, **{k: float(v) for k, v in explanation.items()}, **rating,
-        "num_examples": len(texts),
-        "samples": [{"user": u, "item": i, "feature": f, "rating": r, "predicted_rating": round(float(p), 3),
-                     "real": e, "generated": t}
-                    for u, i, f, r, p, e, t in zip(columns["user"], columns["item"], columns["feature"],
-                                                   columns["rating"], predicted.tolist(), references, texts)
-                    ][:num_samples],
+        **mi, **{k: float(v) for k, v in scores.items()}, "num_examples": len(texts),
+        "samples": [{"user": r["user"], "item": r["item"], "feature": r["feature"], "rating": r["rating"],
+                     "predicted_rating": round(float(p), 3), "real": r["explanation"], "generated": t}
+                    for r, p, t in zip(rows[:num_samples], predicted.tolist(), texts)],
     }
     return result
 

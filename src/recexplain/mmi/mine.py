@@ -149,7 +149,8 @@ def fit_mine(
     """Train `model` with the MINE objective; returns the per-epoch history of MI estimates (nats).
 
     The estimates of each epoch are computed on the eval data when given (else on the training data);
-    with `args.mine_keep_best` the weights of the epoch with the best held-out rating estimate are kept.
+    with `args.mine_keep_best` each statistics network (rating, feature) keeps the weights of its epoch with
+    the best held-out DV estimate.
     With an `accelerate.Accelerator` over several processes, every process must call this with the same
     `input_ids` and the same initial weights: each takes its share of every batch (negatives are shuffled
     within the share) and the gradients are averaged across processes, so the copies stay identical.
@@ -162,7 +163,8 @@ def fit_mine(
     train_types = [t for t in LABEL_TYPES if t == "rating" or (args.mine_feature and model.feature_head is not None)]
     losses = {name: MINELoss(args.mine_ema_rate) for name in train_types}
     has_eval = eval_input_ids is not None
-    best, best_state, history = -math.inf, None, []
+    best = {name: (-math.inf, None) for name in train_types}  # label type -> (held-out DV, head weights)
+    history = []
     epochs = range(1, args.mine_epochs + 1)
     if progress and rank == 0:
         from tqdm.auto import tqdm
@@ -207,10 +209,13 @@ def fit_mine(
         history.append(record)
         if log is not None:
             log(record)
-        score = record.get("mi_rating_dv", -math.inf)
-        if has_eval and args.mine_keep_best and score > best:
-            best, best_state = score, copy.deepcopy(model.state_dict())
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        for name in train_types if has_eval and args.mine_keep_best else ():
+            score = record.get(f"mi_{name}_dv", -math.inf)
+            if score > best[name][0]:
+                best[name] = (score, copy.deepcopy(getattr(model, f"{name}_head").state_dict()))
+                record[f"best_{name}"] = True
+    for name, (_, state) in best.items():
+        if state is not None:
+            getattr(model, f"{name}_head").load_state_dict(state)
     model.eval()
     return history

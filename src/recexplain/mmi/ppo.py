@@ -19,6 +19,7 @@ from typing import Optional
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
+from accelerate import PartialState  # noqa: E402
 from transformers import AutoTokenizer  # noqa: E402
 from trl import ModelConfig, TrlParser, get_peft_config  # noqa: E402
 from trl.experimental.ppo import PPOConfig, PPOTrainer  # noqa: E402
@@ -66,6 +67,8 @@ def load_models(script_args: MMIScriptArguments, training_args: PPOConfig, model
     """`(tokenizer, policy, ref_model, value_model, reward_model, peft_config)`."""
     tokenizer = AutoTokenizer.from_pretrained(training_args.sft_model_path)
     policy = RecExplainerForConditionalGeneration.from_pretrained(training_args.sft_model_path)
+    # PPO has no rating loss: the rating head stays as trained (and DDP needs every trainable weight in the loss)
+    policy.rating_head.requires_grad_(False)
     reward_model = MIEstimatorForRewardModeling.from_pretrained(training_args.reward_model_path)
     if script_args.reward_type is not None:
         reward_model.config.reward_type = script_args.reward_type
@@ -79,9 +82,15 @@ def load_models(script_args: MMIScriptArguments, training_args: PPOConfig, model
                          "with --tokenizer_name_or_path pointing at the explainer")
     value_model = RecExplainerForValueModeling.from_generator(policy)
     peft_config = get_peft_config(model_args)
-    if peft_config is not None and not model_args.lora_target_modules:
-        peft_config.target_modules = DEFAULT_LORA_TARGETS[policy.config.backbone]
-    ref_model = None if peft_config is not None else copy.deepcopy(policy).eval().requires_grad_(False)
+    if peft_config is not None:
+        if not model_args.lora_target_modules:
+            peft_config.target_modules = DEFAULT_LORA_TARGETS[policy.config.backbone]
+        peft_config.exclude_modules = r".*rating_head.*"  # see above: no adapters on the rating head
+    # The reference is a frozen copy; with LoRA in one process it is the policy with its adapters disabled
+    # (ref_model=None). trl 1.12 reaches `self.model.policy` through the DDP wrapper in that case, which fails
+    # with several processes, so there LoRA also gets an explicit frozen copy.
+    shared_reference = peft_config is not None and PartialState().num_processes == 1
+    ref_model = None if shared_reference else copy.deepcopy(policy).eval().requires_grad_(False)
     return tokenizer, policy, ref_model, value_model, reward_model, peft_config
 
 
@@ -110,8 +119,9 @@ def build_run(script_args: MMIScriptArguments, training_args: PPOConfig, model_a
     tokenizer, policy, ref_model, value_model, reward_model, peft_config = load_models(
         script_args, training_args, model_args)
     if splits is None:
-        splits = split_explanation_records(load_explanation_records(script_args.data_file),
-                                           seed=script_args.split_seed)
+        with PartialState().local_main_process_first():
+            splits = split_explanation_records(load_explanation_records(script_args.data_file),
+                                               seed=script_args.split_seed)
     train_records = splits["train"]
     if script_args.max_train_prompts:
         train_records = train_records.shuffle(seed=training_args.seed).select(

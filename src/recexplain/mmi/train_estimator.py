@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -75,11 +74,13 @@ def main(script_args: MIEstimatorScriptArguments, mine_args: MINETrainingArgumen
 
     history = fit_mine(model.backbone, train_ids, train_mask, mine_args, eval_ids, eval_mask,
                        seed=script_args.seed, log=log, progress=True, accelerator=accelerator)
-    best = max(history, key=lambda r: r.get("mi_rating_dv", -math.inf)) if mine_args.mine_keep_best else history[-1]
-    summary = {"num_train": len(train_ids), "num_eval": len(eval_ids), "selected_epoch": best["epoch"],
-               "mi_rating": best.get("mi_rating_dv"), "h_rating": best.get("mi_rating_entropy"),
-               "mi_feature": best.get("mi_feature_dv"), "h_feature": best.get("mi_feature_entropy"),
-               "history": history}
+    summary = {"num_train": len(train_ids), "num_eval": len(eval_ids), "history": history}
+    for name in ("rating", "feature"):
+        rows = [r for r in history if f"mi_{name}_dv" in r]
+        if rows:  # the epoch whose weights were kept for this statistics network
+            kept = max(rows, key=lambda r: r[f"mi_{name}_dv"]) if mine_args.mine_keep_best else rows[-1]
+            summary.update({f"{name}_epoch": kept["epoch"], f"mi_{name}": kept[f"mi_{name}_dv"],
+                            f"h_{name}": kept[f"mi_{name}_entropy"]})
     if accelerator.is_main_process:
         with atomic_output_dir(script_args.output_dir) as tmp:
             model.save_pretrained(tmp)

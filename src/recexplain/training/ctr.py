@@ -66,7 +66,9 @@ class PretrainingModelArguments(EncoderArguments):
     )
     item_loss: str = field(default="full_softmax", metadata={"help": "full_softmax or sampled_softmax (large catalogues)"})
     num_sampled_negatives: int = field(default=1000, metadata={"help": "sampled_softmax: negatives per batch"})
-    attr_loss: str = field(default="bce", metadata={"help": "bce (multi-label) or softmax"})
+    attr_loss: str = field(
+        default="softmax", metadata={"help": "softmax (cross-entropy per masked attribute) or bce (multi-label over "
+                                             "the whole attribute vocabulary; worse on Taobao validation)"})
     item_id_loss_weight: float = field(default=1.0, metadata={"help": "weight of the masked item-id loss"})
     item_attr_loss_weight: float = field(default=1.0, metadata={"help": "weight of the masked attribute loss"})
     behavior_loss_weight: float = field(default=1.0, metadata={"help": "weight of the masked behaviour loss"})

@@ -77,6 +77,9 @@ class CTRDataArguments(BehaviorDataArguments):
     max_validation_users: Optional[int] = field(
         default=None, metadata={"help": "validate on a seeded random subset of users (default: all); test uses all"}
     )
+    max_test_users: Optional[int] = field(
+        default=None, metadata={"help": "test on a seeded random subset of users (default: all; for quick runs)"}
+    )
     negative_seed: int = field(default=0, metadata={"help": "seed of the sampled negatives (same for every model)"})
 
     def __post_init__(self):
@@ -160,7 +163,8 @@ def build_ctr_splits(data: BehaviorSplits, args: CTRDataArguments) -> CTRExample
                                max_train_targets_per_user=args.max_train_targets_per_user, **common)
     subset = _subsample_users(data.splits, args.max_validation_users, args.negative_seed)
     validation = build_ctr_examples(subset, data.feature_map, "validation", num_negatives=args.num_eval_negatives, **common)
-    test = build_ctr_examples(data.splits, data.feature_map, "test", num_negatives=args.num_eval_negatives, **common)
+    subset = _subsample_users(data.splits, args.max_test_users, args.negative_seed + 1)
+    test = build_ctr_examples(subset, data.feature_map, "test", num_negatives=args.num_eval_negatives, **common)
     logger.info("%s CTR examples (%s): train %d, validation %d, test %d rows", data.name, mode, len(train),
                 len(validation), len(test))
     return CTRExamples(train, validation, test, mode)

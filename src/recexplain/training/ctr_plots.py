@@ -1,8 +1,9 @@
 """Bar plot of a CTR benchmark JSON (`scripts/benchmark_ctr.py --output`): test AUC by model, one panel per
 dataset, error bars = the 95% bootstrap CI over test users.
 
-    from recexplain.training.ctr_plots import plot_ctr_benchmark
+    from recexplain.training.ctr_plots import ctr_benchmark_table, plot_ctr_benchmark
     plot_ctr_benchmark("results/ctr_benchmark.json", "ctr_benchmark.png")
+    print(ctr_benchmark_table("results/ctr_benchmark.json"))          # markdown
 """
 from __future__ import annotations
 
@@ -46,3 +47,19 @@ def plot_ctr_benchmark(results: Union[dict, str, Path], output: Union[str, Path]
     fig.savefig(output, dpi=120)
     plt.close(fig)
     return output
+
+
+def ctr_benchmark_table(results: Union[dict, str, Path]) -> str:
+    """Markdown table of a benchmark JSON: one row per (dataset, model), AUC ± std over seeds, 95% CI, GAUC,
+    LogLoss, training seconds."""
+    if not isinstance(results, dict):
+        results = json.loads(Path(results).read_text(encoding="utf-8"))
+    lines = ["| dataset | model | AUC | ± std (seeds) | 95% CI (test users) | GAUC | LogLoss | train s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, entry in results["datasets"].items():
+        for model, m in entry.get("models", {}).items():
+            gauc = "-" if m.get("gauc") is None else f"{m['gauc']:.4f}"
+            lines.append(f"| {name} | {model} | {m['auc']:.4f} | {m['auc_std']:.4f} | "
+                         f"{m['auc_ci'][0]:.4f}-{m['auc_ci'][1]:.4f} | {gauc} | {m['logloss']:.4f} | "
+                         f"{m['train_seconds']:.0f} |")
+    return "\n".join(lines)

@@ -23,7 +23,9 @@ MODEL_TYPES = ("peter", "peter_plus", "causal_lm")
 class ExplainerModelArguments:
     """Which explainer to build and its size (PETER defaults: 512 hidden, 2 layers, 2 heads)."""
 
-    model_type: str = field(default="peter", metadata={"help": "peter (user+item prefix), peter_plus (+ feature) or causal_lm"})
+    model_type: str = field(
+        default="peter", metadata={"help": "peter (user+item prefix), peter_plus (+ feature) or causal_lm"}
+    )
     hidden_size: int = field(default=512, metadata={"help": "width (peter, and a causal LM built from scratch)"})
     num_hidden_layers: int = field(default=2, metadata={"help": "Transformer layers"})
     num_attention_heads: int = field(default=2, metadata={"help": "attention heads"})
@@ -36,11 +38,15 @@ class ExplainerModelArguments:
     visible_prefix_slots: Optional[str] = field(
         default=None, metadata={"help": "causal_lm only: 'peter' (user, item) or 'peter_plus' (+ feature); default peter"}
     )
-    use_lora: bool = field(default=False, metadata={"help": "causal_lm only: train LoRA adapters (peft) instead of all weights"})
+    use_lora: bool = field(
+        default=False, metadata={"help": "causal_lm only: train LoRA adapters (peft) instead of all weights"}
+    )
     lora_r: int = field(default=8, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha"})
     lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
-    lora_target_modules: str = field(default="c_attn,c_proj", metadata={"help": "comma-separated module names (GPT-2: c_attn,c_proj)"})
+    lora_target_modules: str = field(
+        default="c_attn,c_proj", metadata={"help": "comma-separated module names (GPT-2: c_attn,c_proj)"}
+    )
 
     def __post_init__(self):
         if self.model_type not in MODEL_TYPES:
@@ -72,8 +78,10 @@ def build_explainer(args: ExplainerModelArguments, tokenizer):
     """
     from ..models.explainer import RecExplainerConfig, RecExplainerForConditionalGeneration
 
+    start, count = _entity_block(tokenizer)
     common = dict(
-        vocab_size=len(tokenizer), max_position_embeddings=PROMPT_LENGTH + args.max_explanation_length + 8,
+        vocab_size=len(tokenizer), entity_token_start=start, num_entity_tokens=count,
+        max_position_embeddings=PROMPT_LENGTH + args.max_explanation_length + 8,
         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         loss_weights={"text": args.text_loss_weight, "rating": args.rating_loss_weight, "context": args.context_loss_weight},
         min_rating=float(RATINGS[0]), max_rating=float(RATINGS[-1]),
@@ -87,7 +95,6 @@ def build_explainer(args: ExplainerModelArguments, tokenizer):
         return RecExplainerForConditionalGeneration(config)
     from transformers import GPT2Config
 
-    start, count = _entity_block(tokenizer)
     lm_config = GPT2Config(
         vocab_size=len(tokenizer), n_positions=common["max_position_embeddings"], n_embd=args.hidden_size,
         n_layer=args.num_hidden_layers, n_head=args.num_attention_heads, n_inner=args.intermediate_size,
@@ -95,8 +102,8 @@ def build_explainer(args: ExplainerModelArguments, tokenizer):
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
     )
     config = RecExplainerConfig(
-        backbone="causal_lm", lm_config=lm_config.to_dict(), entity_token_start=start, num_entity_tokens=count,
-        visible_prefix_slots=args.visible_prefix_slots or "peter", **common,
+        backbone="causal_lm", lm_config=lm_config.to_dict(), visible_prefix_slots=args.visible_prefix_slots or "peter",
+        **common,
     )
     model = RecExplainerForConditionalGeneration(config)
     if args.use_lora:
@@ -121,7 +128,8 @@ class ExplanationDataArguments:
     """Where the explanation records come from and how they are split and tokenized."""
 
     data_file: Optional[str] = field(
-        default=None, metadata={"help": "Amazon review JSON lines (.json/.json.gz) or PETER reviews.pickle; default: SYNTHETIC reviews"}
+        default=None,
+        metadata={"help": "Amazon review JSON lines (.json/.json.gz) or PETER reviews.pickle; default: SYNTHETIC reviews"},
     )
     split_seed: int = field(default=42, metadata={"help": "seed of the 8:1:1 split"})
     min_feature_count: int = field(default=20, metadata={"help": "Amazon: reviews a feature must occur in"})
@@ -141,7 +149,9 @@ def prepare_explanation_data(data: ExplanationDataArguments, max_explanation_len
         splits["train"], min_word_freq=data.min_word_freq, max_vocab=data.max_vocab,
         model_max_length=PROMPT_LENGTH + max_explanation_length + 1,
     )
-    tokenized = {name: tokenize_explanation_dataset(part, tokenizer, max_explanation_length) for name, part in splits.items()}
+    tokenized = {
+        name: tokenize_explanation_dataset(part, tokenizer, max_explanation_length) for name, part in splits.items()
+    }
     logger.info("explanation tokenizer: %d tokens", len(tokenizer))
     return splits, tokenizer, tokenized
 
@@ -164,13 +174,20 @@ class ExplainerTrainingArguments(TrainingArguments):
     remove_unused_columns: bool = field(default=False, metadata={"help": "keep rating_labels for the collator"})
 
 
-def train_explainer(model, tokenizer, tokenized, training_args: TrainingArguments, resume_from_checkpoint=None):
-    """Run `transformers.Trainer` on the tokenized train split (validation for evaluation); returns the trainer."""
-    from transformers import Trainer
+def train_explainer(
+    model, tokenizer, tokenized, training_args: TrainingArguments, resume_from_checkpoint=None,
+    early_stopping_patience: Optional[int] = None,
+):
+    """Run `transformers.Trainer` on the tokenized train split (validation for evaluation); returns the trainer.
 
+    With `early_stopping_patience`, training stops after that many evaluations without improvement.
+    """
+    from transformers import EarlyStoppingCallback, Trainer
+
+    callbacks = [EarlyStoppingCallback(early_stopping_patience)] if early_stopping_patience else []
     trainer = Trainer(
         model=model, args=training_args, train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
-        data_collator=ExplanationCollator(tokenizer), processing_class=tokenizer,
+        data_collator=ExplanationCollator(tokenizer), processing_class=tokenizer, callbacks=callbacks,
     )
     trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     return trainer

@@ -7,7 +7,8 @@ with MINE (Belghazi et al., ICML 2018) and uses it as the RL reward. Here:
   tokens (after `<bos>`, before the first `<eos>`); at position `t` the mean over the
   explanation tokens up to `t`, so every position carries the estimate for the prefix;
 - statistics network `T(e, y)`: an MLP over `e` with one output per label, i.e. the
-  scores of every rating (or feature) at once;
+  scores of every rating (or feature) at once; the rating and the feature have their own
+  encoder and network (two independent estimators in one model);
 - pointwise MI `T(e, y) - log sum_y' p(y') exp T(e, y')` (no random negatives needed);
   with the DV optimum `T* = log p(e, y) / p(e)p(y) + c(e)` it equals `log p(y|e) / p(y)`.
 
@@ -67,9 +68,10 @@ class MIEstimatorOutput(ModelOutput):
     Outputs of [`MIEstimatorModel`].
 
     Args:
-        last_hidden_state (`torch.FloatTensor` of shape `(batch_size, sequence_length, hidden_size)`):
-            explanation embedding `e_t` of the explanation prefix ending at each position (zeros before the
-            first explanation token).
+        last_hidden_state (`torch.FloatTensor` of shape `(batch_size, sequence_length, hidden_size)`, or
+            `2 * hidden_size` with a feature network): explanation embeddings `e_t` of the rating network (and of
+            the feature network, concatenated) for the explanation prefix ending at each position (zeros before
+            the first explanation token).
         rating_statistics (`torch.FloatTensor` of shape `(batch_size, sequence_length, num_ratings)`):
             `T(e_t, r)` for every rating.
         feature_statistics (`torch.FloatTensor` of shape `(batch_size, sequence_length, num_features)`, *optional*):
@@ -80,7 +82,7 @@ class MIEstimatorOutput(ModelOutput):
             labels read from the query's slots (-100 where the slot holds no label token).
         explanation_mask (`torch.BoolTensor` of shape `(batch_size, sequence_length)`): explanation tokens.
         hidden_states (`tuple(torch.FloatTensor)`, *optional*, with `output_hidden_states=True`):
-            token embeddings `(B, S, hidden_size)`, `e_t` `(B, S, hidden_size)` and `pointwise_mi` `(B, S, 2)`;
+            `last_hidden_state` and `pointwise_mi` `(B, S, 2)`;
             the last one is what the reward head [`MIRewardHead`] reads (TRL's reward-model convention).
     """
 
@@ -111,16 +113,32 @@ class MIRewardOutput(ModelOutput):
 
 
 class MIStatisticsNetwork(nn.Module):
-    """MINE statistics network `T(e, y)` for all labels at once: MLP(e) -> `(..., num_labels)`."""
+    """One MINE estimator: explanation encoder + statistics network `T(e, y)` for all labels at once.
+
+    `e_t` = LayerNorm(mean of the token embeddings of the explanation tokens up to `t`) (zeros before the first
+    explanation token); `T(e_t, .)` = MLP(e_t) -> `(..., num_labels)`. The rating and the feature get separate
+    networks, so each can be trained (and early-stopped) on its own.
+    """
 
     def __init__(self, config: MIEstimatorConfig, num_labels: int):
         super().__init__()
+        self.embeddings = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.norm = nn.LayerNorm(config.hidden_size)
+        self.dropout = nn.Dropout(config.dropout)
         self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
         self.act = nn.GELU()
         self.out = nn.Linear(config.intermediate_size, num_labels)
 
+    def encode(self, input_ids: torch.LongTensor, explanation_mask: torch.Tensor) -> torch.Tensor:
+        """Prefix explanation embeddings `(B, S, hidden_size)`."""
+        tokens = self.embeddings(input_ids)  # [B, S, H]
+        weights = explanation_mask.to(tokens.dtype).unsqueeze(-1)  # [B, S, 1]
+        seen = weights.cumsum(1)  # [B, S, 1] explanation tokens up to t
+        pooled = (tokens * weights).cumsum(1) / seen.clamp(min=1.0)  # [B, S, H]
+        return self.dropout(self.norm(pooled)) * (seen > 0)
+
     def forward(self, embedding: torch.Tensor) -> torch.Tensor:
-        return self.out(self.act(self.dense(embedding)))
+        return self.out(self.act(self.dense(embedding)))  # [..., num_labels]
 
 
 class MIEstimatorPreTrainedModel(PreTrainedModel):
@@ -137,18 +155,15 @@ class MIEstimatorModel(MIEstimatorPreTrainedModel):
 
     def __init__(self, config: MIEstimatorConfig):
         super().__init__(config)
-        self.embeddings = nn.Embedding(config.vocab_size, config.hidden_size)
-        self.norm = nn.LayerNorm(config.hidden_size)
-        self.dropout = nn.Dropout(config.dropout)
         self.rating_head = MIStatisticsNetwork(config, config.num_ratings)
         self.feature_head = MIStatisticsNetwork(config, config.num_features) if config.num_features else None
         self.post_init()
 
     def get_input_embeddings(self):
-        return self.embeddings
+        return self.rating_head.embeddings
 
     def set_input_embeddings(self, value):
-        self.embeddings = value
+        self.rating_head.embeddings = value
 
     def explanation_mask(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor):
         """`(start, mask)`: first non-padding index `(B,)` and the explanation tokens `(B, S)`."""
@@ -180,25 +195,24 @@ class MIEstimatorModel(MIEstimatorPreTrainedModel):
         if attention_mask is None:
             attention_mask = input_ids != self.config.pad_token_id
         start, mask = self.explanation_mask(input_ids, attention_mask)
-        tokens = self.embeddings(input_ids)  # [B, S, H]
-        weights = mask.to(tokens.dtype).unsqueeze(-1)  # [B, S, 1]
-        counts = weights.cumsum(1).clamp(min=1.0)  # [B, S, 1]
-        pooled = (tokens * weights).cumsum(1) / counts  # [B, S, H] mean over the prefix's explanation tokens
-        embedding = self.dropout(self.norm(pooled)) * (weights.cumsum(1) > 0)  # [B, S, H]
-        rating_statistics = self.rating_head(embedding)  # [B, S, R]
+        length = input_ids.shape[1]
+        rating_embedding = self.rating_head.encode(input_ids, mask)  # [B, S, H]
+        rating_statistics = self.rating_head(rating_embedding)  # [B, S, R]
         rating_labels = slot_labels(input_ids, start, self.config.rating_slot, self.config.rating_token_ids)
         rating_pmi = pointwise_mutual_information(
             rating_statistics,
-            rating_labels.unsqueeze(1).expand(-1, input_ids.shape[1]),
+            rating_labels.unsqueeze(1).expand(-1, length),
             log_prior(self.config.rating_prior, self.config.num_ratings, rating_statistics),
         )  # [B, S]
-        feature_statistics, feature_pmi = None, torch.zeros_like(rating_pmi)
+        embedding, feature_statistics, feature_pmi = rating_embedding, None, torch.zeros_like(rating_pmi)
         feature_labels = slot_labels(input_ids, start, self.config.feature_slot, self.config.feature_token_ids)
         if self.feature_head is not None:
-            feature_statistics = self.feature_head(embedding)  # [B, S, F]
+            feature_embedding = self.feature_head.encode(input_ids, mask)  # [B, S, H]
+            embedding = torch.cat([rating_embedding, feature_embedding], dim=-1)  # [B, S, 2H]
+            feature_statistics = self.feature_head(feature_embedding)  # [B, S, F]
             feature_pmi = pointwise_mutual_information(
                 feature_statistics,
-                feature_labels.unsqueeze(1).expand(-1, input_ids.shape[1]),
+                feature_labels.unsqueeze(1).expand(-1, length),
                 log_prior(self.config.feature_prior, self.config.num_features, feature_statistics),
             )  # [B, S]
         pointwise_mi = torch.stack([rating_pmi, feature_pmi], dim=-1)  # [B, S, 2]
@@ -210,7 +224,7 @@ class MIEstimatorModel(MIEstimatorPreTrainedModel):
             rating_labels=rating_labels,
             feature_labels=feature_labels,
             explanation_mask=mask,
-            hidden_states=(tokens, embedding, pointwise_mi) if output_hidden_states else None,
+            hidden_states=(embedding, pointwise_mi) if output_hidden_states else None,
         )
 
     @staticmethod
@@ -273,10 +287,10 @@ class MIEstimatorForRewardModeling(MIEstimatorPreTrainedModel):
         self.post_init()
 
     def get_input_embeddings(self):
-        return self.backbone.embeddings
+        return self.backbone.get_input_embeddings()
 
     def set_input_embeddings(self, value):
-        self.backbone.embeddings = value
+        self.backbone.set_input_embeddings(value)
 
     def forward(
         self,

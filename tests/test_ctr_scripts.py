@@ -1,0 +1,136 @@
+"""SRP4CTR training scripts and the CTR benchmark: smoke runs with `python`, resume from the last checkpoint,
+a 2-process data-parallel run under `accelerate launch`, encoder loading, the benchmark JSON and its plot.
+Everything runs on the synthetic default with tiny models and a few steps."""
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+TINY = ["--hidden_size", "16", "--intermediate_size", "32", "--num_hidden_layers", "1", "--max_seq_len", "10",
+        "--disable_tqdm", "true", "--seed", "0"]
+TINY_CTR = TINY + ["--max_train_targets_per_user", "1", "--num_eval_negatives", "4", "--n_bootstrap", "20",
+                   "--eval_strategy", "steps", "--save_strategy", "steps", "--eval_steps", "2", "--save_steps", "2",
+                   "--per_device_train_batch_size", "64", "--per_device_eval_batch_size", "64",
+                   "--mlp_hidden_sizes", "16", "--attention_hidden_sizes", "8"]
+
+
+def _env():
+    return {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "ACCELERATE_USE_CPU": "true"}
+
+
+def _run(args, timeout=300):
+    proc = subprocess.run(args, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
+    return proc.stdout + proc.stderr
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def pretrained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pre")
+    log = _run([PYTHON, "scripts/pretrain_srp4ctr.py", "--output_dir", str(out), "--max_steps", "3", *TINY])
+    assert "world size 1" in log
+    return out
+
+
+def test_pretrain_script_saves_model_and_feature_map(pretrained):
+    from recexplain.data import FeatureMap
+    from recexplain.models.srp4ctr import SRP4CTRForPreTraining
+
+    final = pretrained / "final"
+    for name in ("config.json", "model.safetensors", "feature_map.json", "eval_results.json", "README.md"):
+        assert (final / name).exists(), name
+    model = SRP4CTRForPreTraining.from_pretrained(final)
+    fm = FeatureMap.from_pretrained(final)
+    assert model.config.item_vocab_size == fm.vocab_size("item_id") and fm.max_seq_len == 10
+    assert json.loads((final / "eval_results.json").read_text())["eval_loss"] > 0
+
+
+def test_finetune_script_trains_evaluates_and_resumes(pretrained, tmp_path):
+    from recexplain.models.srp4ctr import AutoModelForCTRPrediction, SRP4CTRForCTRPrediction
+
+    base = [PYTHON, "scripts/finetune_ctr.py", "--model", "srp4ctr", "--pretrained_dir", str(pretrained),
+            "--output_dir", str(tmp_path), *TINY_CTR]
+    _run(base + ["--max_steps", "2"])
+    assert (tmp_path / "checkpoint-2").is_dir()
+    log = _run(base + ["--max_steps", "4"])  # a second run continues from checkpoint-2
+    assert f"resuming from {tmp_path / 'checkpoint-2'}" in log
+    state = json.loads((tmp_path / "checkpoint-4" / "trainer_state.json").read_text())
+    assert state["global_step"] == 4
+    final = tmp_path / "final"
+    results = json.loads((final / "eval_results.json").read_text())
+    assert 0.0 <= results["test_auc"] <= 1.0 and len(results["test_auc_ci"]) == 2 and results["label_mode"] == "sampled"
+    assert "model-index" in (final / "README.md").read_text()
+    model = AutoModelForCTRPrediction.from_pretrained(final)
+    assert isinstance(model, SRP4CTRForCTRPrediction)
+
+
+def test_two_process_data_parallel_run(tmp_path):
+    from recexplain.models.srp4ctr import AutoModelForCTRPrediction, DINForCTRPrediction
+
+    log = _run([PYTHON, "-m", "accelerate.commands.launch", "--config_file", "scripts/configs/cpu_ddp_2proc.yaml",
+                "--main_process_port", str(_free_port()), "scripts/finetune_ctr.py", "--model", "din",
+                "--output_dir", str(tmp_path), "--max_steps", "2", *TINY_CTR], timeout=600)
+    assert log.count("world size 2 (DistributedType.MULTI_CPU)") == 2, log[-3000:]  # both gloo workers
+    assert "process 1" in log
+    assert isinstance(AutoModelForCTRPrediction.from_pretrained(tmp_path / "final"), DINForCTRPrediction)
+
+
+def test_build_ctr_model_loads_pretrained_encoders(tmp_path):
+    from recexplain.data import FeatureMap, load_behavior_dataset, split_sequences
+    from recexplain.training.ctr import CTRModelArguments, PretrainingModelArguments, build_ctr_model, build_pretraining_model
+
+    data = load_behavior_dataset("synthetic", num_users=30, num_items=40, num_categories=4)
+    fm = FeatureMap.build(split_sequences(data.sequences)["train"], data.item_attributes, max_seq_len=8)
+    sizes = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1)
+    for side in (True, False):
+        pre = build_pretraining_model(PretrainingModelArguments(use_side_info=side, **sizes), fm)
+        pre.save_pretrained(tmp_path / str(side))
+        encoder = pre.srp4ctr.state_dict()
+        for model in ("srp4ctr", "din_qformer"):
+            args = CTRModelArguments(model=model, pretrained_dir=str(tmp_path / str(side)), freeze_encoder=True,
+                                     use_side_info=True if model == "srp4ctr" else None, **sizes)
+            ctr = build_ctr_model(args, fm)
+            loaded = ctr.srp4ctr.state_dict()
+            for name, value in encoder.items():  # every pre-trained encoder weight arrives unchanged
+                torch.testing.assert_close(loaded[name], value, msg=name)
+            assert not any(p.requires_grad for p in ctr.srp4ctr.parameters())
+            if model == "srp4ctr":  # an item-id-only encoder gains side-information embeddings
+                assert ctr.config.use_side_info and hasattr(ctr.srp4ctr.embeddings.fields, "attr_embeddings")
+
+
+def test_benchmark_json_and_plot(tmp_path):
+    from recexplain.training.ctr_benchmark import BENCHMARK_MODELS, QUICK, run_benchmark
+    from recexplain.training.ctr_plots import ctr_benchmark_table, plot_ctr_benchmark
+
+    import dataclasses
+
+    settings = dataclasses.replace(QUICK, max_seq_len=8, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                   pretrain_steps=2, ctr_max_steps=2, max_train_targets_per_user=1,
+                                   num_eval_negatives=4, max_validation_users=50, n_bootstrap=10, max_windows_per_user=1)
+    out = tmp_path / "bench.json"
+    jobs = []
+    run_benchmark(["synthetic"], None, [0], settings, out, progress=jobs.append)
+    result = json.loads(out.read_text())
+    entry = result["datasets"]["synthetic"]
+    assert entry["n_users"] == 500 and entry["n_test"] == 500 and entry["eval_candidates_per_row"] == 5
+    assert list(entry["models"]) == list(BENCHMARK_MODELS) and result["seeds"] == [0]
+    for scores in entry["models"].values():
+        assert 0 <= scores["auc"] <= 1 and scores["auc_std"] == 0.0 and len(scores["auc_ci"]) == 2
+        assert scores["train_seconds"] > 0 and {"gauc", "logloss"} <= set(scores)
+    assert len(jobs) == 1 + 2 + len(BENCHMARK_MODELS)
+    png = plot_ctr_benchmark(out, tmp_path / "bench.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert ctr_benchmark_table(out).count("| synthetic |") == len(BENCHMARK_MODELS)
