@@ -22,6 +22,8 @@ import transformers
 from transformers import HfArgumentParser, set_seed
 
 from recexplain.data.explanation_tokenizer import save_vocabularies
+from recexplain.data.reviews import review_dataset_name
+from recexplain.hub import render_model_card
 from recexplain.training import atomic_output_dir, last_checkpoint
 from recexplain.training.explainer import (
     ExplainerModelArguments,
@@ -100,6 +102,14 @@ def main():
         tokenizer.save_pretrained(tmp)
         save_vocabularies(tokenizer, tmp)
         (tmp / "eval_results.json").write_text(json.dumps(eval_results, indent=1), encoding="utf-8")
+        metrics = {k[len("eval_"):]: v for k, v in eval_results.items()
+                   if k[len("eval_"):] in ("rmse", "mae", "bleu1", "bleu4", "rougeL", "usr", "fmr", "fcr", "div")}
+        render_model_card(
+            "explainer", tmp, metrics=metrics, dataset=review_dataset_name(data_args.data_file),
+            command="python " + " ".join(sys.argv), extra={
+                "model_name": Path(training_args.output_dir).name, "model_class": "RecExplainerForConditionalGeneration",
+                "notes": "the results are on the validation split (the split used for model selection)"},
+        )
     logger.info("saved model, tokenizer and vocabularies to %s", Path(training_args.output_dir) / "final")
 
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from huggingface_hub import ModelCard
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from recexplain.training.explainer import ExplainerModelArguments
@@ -56,7 +57,10 @@ def test_train_script_saves_and_resumes(tmp_path, monkeypatch, caplog):
     tokenizer = AutoTokenizer.from_pretrained(final)
     assert model.config.visible_prefix_slots == ["user", "item", "feature"] and tokenizer.padding_side == "left"
     assert model.generation_config.max_new_tokens == 9
-    with caplog.at_level(logging.INFO):
+    card = ModelCard.load(final / "README.md")
+    assert {r.metric_type: r.metric_value for r in card.data.eval_results}["bleu1"] == results["eval_bleu1"]
+    logging.getLogger("train_explainer").disabled = False  # another library's dictConfig may have disabled it
+    with caplog.at_level(logging.INFO, logger="train_explainer"):
         _run("train_explainer.py", [a if a != "1" else "2" for a in args], monkeypatch)
     assert "resuming from" in caplog.text and (tmp_path / "checkpoint-30").is_dir()
 

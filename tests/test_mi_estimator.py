@@ -171,3 +171,25 @@ def test_mine_recovers_planted_mutual_information(dependent):
         assert estimate["pointwise"] == pytest.approx(math.log(5), abs=0.1)
     else:
         assert abs(estimate["dv"]) < 0.05 and abs(estimate["pointwise"]) < 0.05
+
+
+def test_train_script_saves_estimator_tokenizer_and_card(tmp_path, monkeypatch):
+    import json
+    import runpy
+    import sys
+    from pathlib import Path
+
+    from huggingface_hub import ModelCard
+    from transformers import AutoTokenizer
+
+    out = tmp_path / "mi"
+    script = Path(__file__).resolve().parents[1] / "scripts" / "train_mi_estimator.py"
+    monkeypatch.setattr(sys, "argv", [str(script), "--output_dir", str(out), "--mine_epochs", "2",
+                                      "--hidden_size", "8", "--intermediate_size", "8"])
+    runpy.run_path(str(script), run_name="__main__")
+    summary = json.loads((out / "mine_history.json").read_text())
+    model = MIEstimatorForRewardModeling.from_pretrained(out)
+    assert len(AutoTokenizer.from_pretrained(out)) == model.config.vocab_size
+    assert len(summary["history"]) == 2 and summary["h_rating"] > 0
+    results = {r.metric_type: r.metric_value for r in ModelCard.load(out / "README.md").data.eval_results}
+    assert results["mi_rating"] == summary["mi_rating"] and results["mi_feature"] == summary["mi_feature"]

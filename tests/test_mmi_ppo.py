@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 import pytest
+from huggingface_hub import ModelCard
 import torch
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
@@ -96,6 +97,9 @@ def test_one_ppo_step_updates_policy_not_reference(tmp_path, artifacts, backbone
     out = Path(training_args.output_dir)
     assert (out / "mmi_training.png").stat().st_size > 1000 and (out / "mmi_history.json").is_file()
     assert history["reward_type"] == "joint"
+    card = ModelCard.load(out / "README.md")
+    results = {r.metric_type: r.metric_value for r in card.data.eval_results}
+    assert results["fmr"] == run.alignment.history[-1]["fmr"] and "reward" in card.text
     reloaded = RecExplainerForConditionalGeneration.from_pretrained(out).eval()
     trained = trainer.accelerator.unwrap_model(trainer.model).policy
     trained = trained.merge_and_unload() if run.peft else trained

@@ -118,6 +118,11 @@ def read_peter_pickle(path: Union[str, Path]) -> List[Dict]:
     return records
 
 
+def review_dataset_name(path: Optional[Union[str, Path]]) -> str:
+    """Name of a review file's dataset for model cards: its folder name, or `"synthetic-reviews"` for None."""
+    return "synthetic-reviews" if path is None else Path(path).resolve().parent.name
+
+
 def load_explanation_records(path: Optional[Union[str, Path]] = None, **extraction_kwargs):
     """`datasets.Dataset` of records: PETER pickle (`.pickle`/`.pkl`), Amazon JSON lines, or synthetic (None).
 

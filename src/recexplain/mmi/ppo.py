@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -25,7 +26,8 @@ from trl import ModelConfig, TrlParser, get_peft_config  # noqa: E402
 from trl.experimental.ppo import PPOConfig, PPOTrainer  # noqa: E402
 
 from recexplain.data.explanation_tokenizer import VOCAB_FILE  # noqa: E402
-from recexplain.data.reviews import load_explanation_records, split_explanation_records  # noqa: E402
+from recexplain.data.reviews import load_explanation_records, review_dataset_name, split_explanation_records  # noqa: E402,E501
+from recexplain.hub import render_model_card  # noqa: E402
 from recexplain.mmi.callbacks import AlignmentCallback, MIUpdateCallback  # noqa: E402
 from recexplain.mmi.data import build_prompt_dataset, label_token_ids  # noqa: E402
 from recexplain.mmi.judge import RatingJudge  # noqa: E402
@@ -173,6 +175,15 @@ def save_run(run: MMIRun, script_args: MMIScriptArguments, training_args: PPOCon
             if vocab.is_file():
                 shutil.copy(vocab, tmp / VOCAB_FILE)
             (tmp / "mmi_history.json").write_text(json.dumps(history, indent=1, default=str))
+            final = {k: v for k, v in run.alignment.history[-1].items() if k != "step"}
+            render_model_card(
+                "explainer", tmp, metrics=final, dataset=review_dataset_name(script_args.data_file),
+                command="python " + " ".join(sys.argv), base_model=training_args.sft_model_path,
+                extra={"model_name": Path(training_args.output_dir).name,
+                       "model_class": "RecExplainerForConditionalGeneration",
+                       "notes": f"MMI PPO with the {run.reward_model.config.reward_type} reward; results are the "
+                                f"held-out alignment of the validation prompts after training"},
+            )
             plot_training_curves(trainer.state.log_history, run.alignment.history, tmp / "mmi_training.png",
                                  title=f"MMI PPO ({run.reward_model.config.reward_type} reward)")
         logger.info("saved the MMI policy to %s; alignment %s", training_args.output_dir, run.alignment.history[-1])

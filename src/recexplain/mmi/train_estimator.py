@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 from accelerate import Accelerator
@@ -12,7 +14,8 @@ from accelerate.utils import set_seed
 from transformers import AutoTokenizer
 
 from recexplain.data.explanation_tokenizer import build_explanation_tokenizer
-from recexplain.data.reviews import load_explanation_records, split_explanation_records
+from recexplain.data.reviews import load_explanation_records, review_dataset_name, split_explanation_records
+from recexplain.hub import render_model_card
 from recexplain.mmi.data import encode_sequences, mi_estimator_config_from_tokenizer
 from recexplain.mmi.mine import MINETrainingArguments, fit_mine
 from recexplain.models.mi_estimator import MIEstimatorForRewardModeling
@@ -86,6 +89,13 @@ def main(script_args: MIEstimatorScriptArguments, mine_args: MINETrainingArgumen
             model.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
             (tmp / "mine_history.json").write_text(json.dumps(summary, indent=1))
+            render_model_card(
+                "mi_estimator", tmp, metrics={k: summary[k] for k in ("mi_rating", "mi_feature") if k in summary},
+                dataset=review_dataset_name(script_args.data_file), command="python " + " ".join(sys.argv),
+                extra={"model_name": Path(script_args.output_dir).name, "model_class": "MIEstimatorForRewardModeling",
+                       "notes": "results are Donsker-Varadhan MI estimates in nats on the validation split's real "
+                                "explanations (the selected epoch), not test metrics"},
+            )
         logger.info("saved the MI estimator to %s (validation I(R;E) = %.4f nats of H(R) = %.4f)",
                     script_args.output_dir, summary["mi_rating"], summary["h_rating"])
     accelerator.wait_for_everyone()
