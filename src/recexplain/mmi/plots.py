@@ -40,3 +40,31 @@ def plot_training_curves(log_history: Sequence[Dict], alignment_history: Sequenc
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_alignment_before_after(scores: Dict[str, Dict], path: Union[str, Path],
+                                keys: Sequence[str] = ("rating_alignment_acc", "mi_rating_normalized", "fmr"),
+                                title: str = "Explanations before / after MMI (test split)") -> Path:
+    """Grouped bars: one group per metric in `keys`, one bar per model of `scores` (name -> `evaluate_explainer`
+    output), e.g. `{"explainer": ..., "explainer-mmi": ...}`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1.6 + 2.2 * len(keys), 3.6))
+    width = 0.8 / max(1, len(scores))
+    for i, (name, row) in enumerate(scores.items()):
+        xs = [k + (i - (len(scores) - 1) / 2) * width for k in range(len(keys))]
+        bars = ax.bar(xs, [row[k] for k in keys], width, label=name)
+        ax.bar_label(bars, fmt="%.3f", fontsize=7)
+    ax.set_xticks(range(len(keys)), keys, fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

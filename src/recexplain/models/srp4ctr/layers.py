@@ -260,20 +260,23 @@ class ActivationUnit(nn.Module):
 class DINInterest(nn.Module):
     """DIN's interest pooling + click MLP on given embeddings (shared by DIN and DIN + interest tokens).
 
-    Input of the MLP: `[candidate ; attention-pooled history ; user]`, all of width `D`.
+    Input of the MLP: `[candidate ; attention-pooled history ; user]`, all of width `D`, then
+    `extra_size` per-candidate features (`DINQFormerForCTRPrediction`: its read-out of the interest tokens).
     """
 
-    def __init__(self, hidden_size, attention_hidden_sizes, mlp_hidden_sizes, activation, dropout):
+    def __init__(self, hidden_size, attention_hidden_sizes, mlp_hidden_sizes, activation, dropout, extra_size=0):
         super().__init__()
         self.activation_unit = ActivationUnit(hidden_size, attention_hidden_sizes, activation, dropout)
-        self.mlp = MLP(3 * hidden_size, mlp_hidden_sizes, activation, dropout, output_size=1)
+        self.mlp = MLP(3 * hidden_size + extra_size, mlp_hidden_sizes, activation, dropout, output_size=1)
 
-    def forward(self, history, history_mask, candidates, users):
-        """`history [B, L, D]`, `history_mask [B, L]`, `candidates [B, N, D]`, `users [B, D]` -> logits `[B, N]`."""
+    def forward(self, history, history_mask, candidates, users, extra=None):
+        """`history [B, L, D]`, `history_mask [B, L]`, `candidates [B, N, D]`, `users [B, D]`, optional
+        `extra [B, N, extra_size]` -> logits `[B, N]`."""
         weights = self.activation_unit(candidates, history, history_mask)  # [B, N, L]
         interest = weights @ history  # [B, N, D]
         users = users[:, None, :].expand_as(candidates)  # [B, N, D]
-        return self.mlp(torch.cat([candidates, interest, users], dim=-1)).squeeze(-1)  # [B, N]
+        features = [candidates, interest, users] + ([extra] if extra is not None else [])
+        return self.mlp(torch.cat(features, dim=-1)).squeeze(-1)  # [B, N]
 
 
 @dataclass

@@ -11,7 +11,9 @@ import torch
 from torch import nn
 
 from .configuration_din_qformer import DINQFormerConfig
-from .layers import CTRPredictionOutput, DINInterest, FieldEmbeddings, click_loss
+import os
+
+from .layers import ActivationUnit, CTRPredictionOutput, DINInterest, FieldEmbeddings, _attention, click_loss
 from .modeling_srp4ctr import FrozenEncoderMixin, SRP4CTRModel, SRP4CTRPreTrainedModel, SRP4CTRQueryingTransformer
 
 
@@ -28,13 +30,19 @@ class DINQFormerForCTRPrediction(FrozenEncoderMixin, SRP4CTRPreTrainedModel):
         super().__init__(config)
         self.srp4ctr = SRP4CTRModel(config)
         self.qformer = SRP4CTRQueryingTransformer(config)
+        self.candidate_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.token_attention = _attention(config)
+        self.token_unit = ActivationUnit(config.din_hidden_size, config.attention_hidden_sizes, config.mlp_activation, config.hidden_dropout_prob)
         self.interest_projection = nn.Linear(config.hidden_size, config.din_hidden_size)
         self.embeddings = FieldEmbeddings(config, hidden_size=config.din_hidden_size)
         self.user_embeddings = nn.Embedding(config.user_vocab_size, config.din_hidden_size, padding_idx=config.pad_token_id)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
         self.interest = DINInterest(config.din_hidden_size, config.attention_hidden_sizes, config.mlp_hidden_sizes,
-                                    config.mlp_activation, config.hidden_dropout_prob)
+                                    config.mlp_activation, config.hidden_dropout_prob, extra_size=config.din_hidden_size)
         self.post_init()
+        if os.environ.get("DQZ") == "1":
+            with torch.no_grad():
+                self.interest_projection.weight.zero_()
         self.freeze_encoder_if_configured()
 
     @classmethod
@@ -71,13 +79,19 @@ class DINQFormerForCTRPrediction(FrozenEncoderMixin, SRP4CTRPreTrainedModel):
             history_mask = history_item_ids != self.config.pad_token_id
         tokens = self.interest_tokens(history_item_ids, history_attr_ids, history_behavior_ids, history_time_ids,
                                       history_mask)  # [B, K, H]
-        events = self.embeddings.events(history_item_ids, history_attr_ids, history_behavior_ids,
-                                        history_time_ids)  # [B, L, D]
-        keys = self.dropout(torch.cat([events, self.interest_projection(tokens)], dim=1))  # [B, L+K, D]
-        keys_mask = torch.cat([history_mask, history_mask.new_ones(tokens.shape[:2])], dim=1)  # [B, L+K]
+        history = self.dropout(self.embeddings.events(history_item_ids, history_attr_ids, history_behavior_ids,
+                                                      history_time_ids))  # [B, L, D]
         candidates = self.dropout(self.embeddings.items(candidate_item_ids, candidate_attr_ids))  # [B, N, D]
         users = self.dropout(self.user_embeddings(user_ids))  # [B, D]
-        logits = self.interest(keys, keys_mask, candidates, users)  # [B, N]
+        if os.environ.get("DQV", "P") == "P":
+            query = self.candidate_norm(self.srp4ctr.embeddings.fields.items(candidate_item_ids, candidate_attr_ids))
+            read, _ = self.token_attention(self.dropout(query), key_value_states=tokens)  # [B, N, H]
+            extra = self.dropout(self.interest_projection(read))
+        else:
+            proj = self.interest_projection(tokens)
+            w = self.token_unit(candidates, proj, proj.new_ones(proj.shape[:2]))
+            extra = self.dropout(w @ proj)
+        logits = self.interest(history, history_mask, candidates, users, extra)  # [B, N]
         return CTRPredictionOutput(loss=click_loss(logits, labels), logits=logits)
 
 

@@ -1,0 +1,161 @@
+"""Evaluation, plots and `report.md` for the output folder of `scripts/quickstart.py`.
+
+    from recexplain.quickstart import evaluate_and_report
+    results = evaluate_and_report("outputs/quickstart", stats, reviews=None, names=("synthetic", "synthetic-reviews"))
+
+Reads the model folders under `OUT/models/`, scores the explainer before and after MMI on the review test split
+and writes `report.md`, `ctr_auc.png`, `ppo_training.png` and `alignment.png` into `OUT`.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Dict, Optional, Sequence
+
+CTR_FOLDERS = ("srp4ctr-ctr", "din", "din-qformer")
+EXPLAINER_FOLDERS = ("explainer", "explainer-mmi")
+MAX_NEW_TOKENS = 16  # 15 words + <eos>, as trained
+EXPLANATION_KEYS = ("rmse", "bleu1", "rougeL", "usr", "fmr", "rating_alignment_acc", "mi_rating_normalized")
+
+
+def ctr_results(models_dir: Path) -> Dict[str, Dict]:
+    """Test metrics of every CTR model folder: name -> `{"auc", "auc_ci", "gauc", "logloss", "n_rows"}`."""
+    results = {}
+    for name in CTR_FOLDERS:
+        saved = json.loads((models_dir / name / "eval_results.json").read_text(encoding="utf-8"))
+        results[name] = {k: saved[f"test_{k}"] for k in ("auc", "auc_ci", "gauc", "logloss", "n_rows")}
+    return results
+
+
+def explanation_results(models_dir: Path, reviews: Optional[str], seed: int) -> Dict:
+    """`evaluate_explainer` on the review test split for the explainer before and after MMI PPO."""
+    from transformers import AutoTokenizer
+
+    from .mmi.alignment import evaluate_explainer
+    from .mmi.judge import RatingJudge
+    from .mmi.mine import MINETrainingArguments
+    from .models.explainer import RecExplainerForConditionalGeneration
+    from .training.explainer import ExplanationDataArguments, prepare_explanation_data
+
+    splits, _, _ = prepare_explanation_data(ExplanationDataArguments(data_file=reviews), MAX_NEW_TOKENS - 1)
+    judge = RatingJudge().fit(splits["validation"]["explanation"], splits["validation"]["rating"])
+    features = sorted(set(splits["train"]["feature"]))
+    mine = MINETrainingArguments(mine_epochs=5, mine_feature=False, mine_keep_best=False)
+    scores = {}
+    for name in EXPLAINER_FOLDERS:
+        model = RecExplainerForConditionalGeneration.from_pretrained(models_dir / name).eval()
+        tokenizer = AutoTokenizer.from_pretrained(models_dir / name)
+        scores[name] = evaluate_explainer(model, tokenizer, splits["test"], judge, features, MAX_NEW_TOKENS,
+                                          mine_args=mine, seed=seed, mi_folds=3, num_samples=8)
+    return {"records": {k: len(v) for k, v in splits.items()},
+            "judge_accuracy_real_test": judge.agreement(splits["test"]["explanation"], splits["test"]["rating"])["acc"],
+            "models": scores}
+
+
+def ppo_summary(run_dir: Path) -> Dict:
+    """First/last mean MI reward and last KL of the PPO run (from its `mmi_history.json`)."""
+    history = json.loads((run_dir / "mmi_history.json").read_text(encoding="utf-8"))
+    updates = [r for r in history["log_history"] if "objective/scores" in r]
+    return {"updates": len(updates), "reward_first": updates[0]["objective/scores"],
+            "reward_last": updates[-1]["objective/scores"], "kl_last": updates[-1]["objective/kl"],
+            "alignment": history["alignment"]}
+
+
+def _ctr_table(ctr: Dict) -> str:
+    lines = ["| model | test AUC | 95% CI (users) | GAUC | LogLoss |", "|---|---|---|---|---|"]
+    for name, r in ctr.items():
+        gauc = "n/a" if r["gauc"] is None else f"{r['gauc']:.4f}"
+        lines.append(f"| {name} | {r['auc']:.4f} | {r['auc_ci'][0]:.4f}-{r['auc_ci'][1]:.4f} | {gauc} "
+                     f"| {r['logloss']:.4f} |")
+    return "\n".join(lines)
+
+
+def _explanation_table(scores: Dict[str, Dict], keys: Sequence[str] = EXPLANATION_KEYS) -> str:
+    lines = ["| model | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    lines += [f"| {name} | " + " | ".join(f"{row[k]:.4f}" for k in keys) + " |" for name, row in scores.items()]
+    return "\n".join(lines)
+
+
+def _samples(scores: Dict[str, Dict]) -> str:
+    before, after = (scores[name]["samples"] for name in EXPLAINER_FOLDERS)
+    lines = ["| user | item | feature | predicted rating | real | before MMI | after MMI |", "|---" * 7 + "|"]
+    lines += [f"| {b['user']} | {b['item']} | {b['feature']} | {b['predicted_rating']:.2f} | {b['real']} "
+              f"| {b['generated']} | {a['generated']} |" for b, a in zip(before, after)]
+    return "\n".join(lines)
+
+
+def write_report(out: Path, results: Dict) -> Path:
+    """`out/report.md` from the collected `results` (see `evaluate_and_report`)."""
+    stats, ctr, expl, ppo = results["behavior_data"], results["ctr"], results["explanations"], results["ppo"]
+    stats_rows = "\n".join(f"| {k} | {v} |" for k, v in stats.items() if not isinstance(v, (dict, list)))
+    text = f"""# recexplain quickstart report
+
+Command: `{results['command']}` (seed {results['seed']}). Data: behaviour sequences `{results['datasets'][0]}`,
+reviews `{results['datasets'][1]}`{' (SYNTHETIC: the built-in generators, not real data)'
+                                   if results['datasets'][0] == 'synthetic' else ''}.
+Small models and short training (minutes on 2 CPU cores): these numbers show the pipeline works, they are not the
+benchmarks (see the README for those).
+
+## Behaviour data
+
+| statistic | value |
+|---|---|
+{stats_rows}
+
+## CTR prediction (test split, one positive + sampled negatives per user)
+
+{_ctr_table(ctr)}
+
+![CTR AUC by model](ctr_auc.png)
+
+## Explanations before / after MMI (test split: {expl['records']['test']} records)
+
+`rating_alignment_acc`: share of generated explanations whose rating, as read by an independent TF-IDF judge trained
+on real validation sentences, equals the predicted rating (the judge scores {expl['judge_accuracy_real_test']:.4f} on
+the real test sentences). `mi_rating_normalized` = I(R; E) / H(R) by fresh MINE estimators on the generated text.
+BLEU/ROUGE in %.
+
+{_explanation_table(expl['models'])}
+
+![alignment before and after MMI](alignment.png)
+
+PPO ({ppo['updates']} updates, MI rating reward): mean reward {ppo['reward_first']:.4f} -> {ppo['reward_last']:.4f}
+nats, final KL to the reference {ppo['kl_last']:.4f}.
+
+![PPO reward, KL and alignment](ppo_training.png)
+
+### Sample explanations
+
+{_samples(expl['models'])}
+
+## Models
+
+Every folder under `models/` loads with `from_pretrained` and carries its model card (`README.md`):
+{chr(10).join(f'- `models/{name}`' for name in results['models'])}
+"""
+    path = out / "report.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def evaluate_and_report(out, stats: Dict, reviews: Optional[str], names: Sequence[str], seed: int = 42,
+                        command: str = "python scripts/quickstart.py") -> Dict:
+    """Score the models under `out/models`, write the plots and `report.md`; returns every number."""
+    from .mmi.plots import plot_alignment_before_after
+    from .training.ctr_plots import plot_ctr_benchmark
+
+    out = Path(out)
+    models = out / "models"
+    ctr = ctr_results(models)
+    explanations = explanation_results(models, reviews, seed)
+    results = {"command": command, "seed": seed, "datasets": list(names), "behavior_data": stats, "ctr": ctr,
+               "explanations": explanations, "ppo": ppo_summary(models / "explainer-mmi"),
+               "models": sorted(p.name for p in models.iterdir() if p.is_dir() and not p.name.startswith("."))}
+    n_test = next(iter(ctr.values()))["n_rows"]
+    plot_ctr_benchmark({"datasets": {names[0]: {"n_test": n_test, "models": ctr}}, "seeds": [seed]},
+                       out / "ctr_auc.png", title=f"Quickstart CTR models on {names[0]} (seed {seed})")
+    plot_alignment_before_after(explanations["models"], out / "alignment.png")
+    shutil.copy(models / "explainer-mmi" / "mmi_training.png", out / "ppo_training.png")
+    write_report(out, results)
+    return results
