@@ -29,9 +29,7 @@ from pathlib import Path
 SCRIPTS = Path(__file__).resolve().parent
 CTR_MODELS = {"srp4ctr-ctr": "srp4ctr", "din": "din", "din-qformer": "din_qformer"}  # folder name: --model
 EXPLAINER_WORDS = 15
-# Sizes that finish in minutes on 2 CPU cores; the benchmarks (scripts/benchmark_*.py) use larger ones.
-SMALL_ENCODER = ["--hidden_size", "32", "--intermediate_size", "64", "--num_hidden_layers", "2", "--max_seq_len", "30"]
-CTR_TRAINING = ["--num_train_epochs", "3", "--max_train_targets_per_user", "10", "--num_eval_negatives", "49"]
+PRETRAIN_STEPS = 200  # the scripts' default model sizes otherwise; minutes on 2 CPU cores
 
 
 def parse_args(argv=None):
@@ -41,7 +39,7 @@ def parse_args(argv=None):
                         help="the shared data root (with movielens-100k/ and amazon-musical-instruments/); "
                              "default: the built-in SYNTHETIC data")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--ppo_updates", type=int, default=10, help="PPO updates of the MMI step")
+    parser.add_argument("--ppo_updates", type=int, default=30, help="PPO updates of the MMI step")
     return parser.parse_args(argv)
 
 
@@ -99,12 +97,12 @@ def train_all(args, out: Path) -> None:
     seed = ["--seed", str(args.seed)]
     pre = models / "srp4ctr-pretrained"
     run_step("pretrain_srp4ctr", "pretrain_srp4ctr.py",
-             ["--output_dir", runs / "srp4ctr-pretrained", *behavior_args, *SMALL_ENCODER, "--max_steps", "200", *seed],
+             ["--output_dir", runs / "srp4ctr-pretrained", *behavior_args, "--max_steps", PRETRAIN_STEPS, *seed],
              pre, logs, final=runs / "srp4ctr-pretrained" / "final")
     for name, model in CTR_MODELS.items():
-        extra = ["--pretrained_dir", pre] if model != "din" else [*SMALL_ENCODER]
+        extra = ["--pretrained_dir", pre] if model != "din" else []
         run_step(f"finetune_{name}", "finetune_ctr.py",
-                 ["--model", model, "--output_dir", runs / name, *behavior_args, *extra, *CTR_TRAINING, *seed],
+                 ["--model", model, "--output_dir", runs / name, *behavior_args, *extra, *seed],
                  models / name, logs, final=runs / name / "final")
 
     review_args = ["--data_file", reviews] if reviews else []
@@ -119,8 +117,8 @@ def train_all(args, out: Path) -> None:
     run_step("mmi_ppo", "mmi_ppo.py",
              ["--sft_model_path", explainer, "--reward_model_path", models / "mi-estimator", "--reward_type", "rating",
               "--output_dir", models / "explainer-mmi", *review_args, "--total_episodes", 64 * args.ppo_updates,
-              "--per_device_train_batch_size", "64", "--learning_rate", "2e-4", "--kl_coef", "0.02",
-              "--num_ppo_epochs", "4", "--response_length", EXPLAINER_WORDS + 1, "--alignment_eval_steps", "2",
+              "--per_device_train_batch_size", "64", "--learning_rate", "5e-4", "--kl_coef", "0.02",
+              "--num_ppo_epochs", "4", "--response_length", EXPLAINER_WORDS + 1, "--alignment_eval_steps", "5",
               *seed], models / "explainer-mmi", logs)
 
 

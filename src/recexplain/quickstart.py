@@ -16,7 +16,7 @@ from typing import Dict, Optional, Sequence
 CTR_FOLDERS = ("srp4ctr-ctr", "din", "din-qformer")
 EXPLAINER_FOLDERS = ("explainer", "explainer-mmi")
 MAX_NEW_TOKENS = 16  # 15 words + <eos>, as trained
-EXPLANATION_KEYS = ("rmse", "bleu1", "rougeL", "usr", "fmr", "rating_alignment_acc", "mi_rating_normalized")
+EXPLANATION_KEYS = ("rmse", "bleu1", "rougeL", "usr", "fmr", "rating_alignment_acc", "mi_rating_normalized", "h_rating")
 
 
 def ctr_results(models_dir: Path) -> Dict[str, Dict]:
@@ -114,7 +114,8 @@ benchmarks (see the README for those).
 `rating_alignment_acc`: share of generated explanations whose rating, as read by an independent TF-IDF judge trained
 on real validation sentences, equals the predicted rating (the judge scores {expl['judge_accuracy_real_test']:.4f} on
 the real test sentences). `mi_rating_normalized` = I(R; E) / H(R) by fresh MINE estimators on the generated text.
-BLEU/ROUGE in %.
+`h_rating`: entropy (nats) of the rounded predicted ratings; when it is 0, every prediction rounds to the same star
+and the alignment is measured against a single rating. BLEU/ROUGE in %.
 
 {_explanation_table(expl['models'])}
 

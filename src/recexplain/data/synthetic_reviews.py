@@ -2,7 +2,7 @@
 
 Nothing here is real data. Planted structure, so that models have something to learn:
 
-- the rating depends on user and item: `1 + 2.5 * affinity(user, item) + 1.5 * quality(item)`
+- the rating depends on user and item: `1 + 1.5 * affinity(user, item) + 3 * quality(item)`
   plus small noise, rounded and clipped to 1-5 (`affinity` is the synthetic world's
   category preference, `quality` a per-item draw);
 - the explanation mentions the item's key feature (otherwise, 20% of the time, another
@@ -56,7 +56,7 @@ def synthetic_explanation_records(
     for u in range(num_users):
         p = 0.7 * item_weight[u] / item_weight[u].sum() + 0.3 / num_items
         for i in rng.choice(num_items, reviews_per_user, replace=False, p=p):
-            score = 1.0 + 2.5 * world.affinity(u, i) + 1.5 * quality[i] + rng.normal(0.0, 0.3)
+            score = 1.0 + 1.5 * world.affinity(u, i) + 3.0 * quality[i] + rng.normal(0.0, 0.3)
             rating = int(np.clip(np.rint(score), 1, 5))
             feature = world.item_key_feature[i]
             if rng.random() < 0.2:

