@@ -16,7 +16,6 @@ inspected while it runs. One process: the benchmark is not data-parallel (launch
 """
 import dataclasses
 import logging
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -27,6 +26,7 @@ import transformers
 from tqdm.auto import tqdm
 from transformers import HfArgumentParser
 
+from recexplain.training.cli import parse_dataclasses
 from recexplain.training.ctr_benchmark import BENCHMARK_MODELS, FULL, QUICK, count_jobs, run_benchmark
 from recexplain.training.ctr_plots import plot_ctr_benchmark
 
@@ -62,12 +62,7 @@ def _split(text):
 
 
 def main(argv=None):
-    parser = HfArgumentParser(BenchmarkArguments)
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
-        (args,) = parser.parse_yaml_file(argv[0])
-    else:
-        (args,) = parser.parse_args_into_dataclasses(argv)
+    (args,) = parse_dataclasses(HfArgumentParser(BenchmarkArguments), argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     transformers.utils.logging.set_verbosity_error()
     datasets.disable_progress_bars()

@@ -27,6 +27,7 @@ import transformers
 from accelerate import PartialState
 from transformers import HfArgumentParser, set_seed
 
+from recexplain.training.cli import parse_dataclasses
 from recexplain.training.explainer import (
     ExplainerModelArguments,
     ExplainerTrainingArguments,
@@ -63,9 +64,7 @@ class BenchmarkArguments:
 
 def parse_args():
     parser = HfArgumentParser((BenchmarkArguments, ExplanationDataArguments, ExplainerModelArguments))
-    if len(sys.argv) == 2 and sys.argv[1].endswith((".yaml", ".yml")):
-        return parser.parse_yaml_file(sys.argv[1])
-    return parser.parse_args_into_dataclasses()
+    return parse_dataclasses(parser)
 
 
 def train_and_score(bench, model_args, splits, tokenizer, tokenized, work_dir):

@@ -39,6 +39,7 @@ from recexplain.mmi.train_estimator import MIEstimatorScriptArguments
 from recexplain.mmi.train_estimator import main as train_mi_estimator
 from recexplain.models.explainer import RecExplainerForConditionalGeneration
 from recexplain.training import atomic_output_dir
+from recexplain.training.cli import parse_dataclasses
 from recexplain.training.explainer import (
     ExplainerModelArguments,
     ExplainerTrainingArguments,
@@ -140,11 +141,7 @@ def markdown_table(results) -> str:
 
 
 def main():
-    parser = HfArgumentParser((MMIBenchmarkArguments, ExplanationDataArguments))
-    if len(sys.argv) == 2 and sys.argv[1].endswith((".yaml", ".yml")):
-        bench, data_args = parser.parse_yaml_file(sys.argv[1])
-    else:
-        bench, data_args = parser.parse_args_into_dataclasses()
+    bench, data_args = parse_dataclasses(HfArgumentParser((MMIBenchmarkArguments, ExplanationDataArguments)))
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     started, timings = time.time(), {}
     temporary = tempfile.TemporaryDirectory() if bench.work_dir is None else None

@@ -29,6 +29,7 @@ from transformers import HfArgumentParser, set_seed
 from recexplain.data import FeatureMap
 from recexplain.hub import push_model_folder, render_model_card
 from recexplain.training import last_checkpoint
+from recexplain.training.cli import parse_dataclasses
 from recexplain.training.ctr import (
     CTRModelArguments,
     CTRTrainingArguments,
@@ -48,17 +49,12 @@ class ScriptArguments:
     """Run options that are neither data, model nor Trainer settings."""
 
     resume: bool = field(default=True, metadata={"help": "resume from the last checkpoint in --output_dir if any"})
-    n_bootstrap: int = field(default=1000, metadata={"help": "bootstrap replicates of the test AUC's 95% CI"})
+    n_bootstrap: int = field(default=1000, metadata={"help": "bootstrap replicates of the test AUC's 95%% CI"})
 
 
 def parse_args(argv=None):
     parser = HfArgumentParser((ScriptArguments, CTRDataArguments, CTRModelArguments, CTRTrainingArguments))
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
-        return parser.parse_yaml_file(argv[0])
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        return parser.parse_json_file(argv[0])
-    return parser.parse_args_into_dataclasses(argv)
+    return parse_dataclasses(parser, argv)
 
 
 def main(argv=None):

@@ -24,6 +24,7 @@ from transformers import HfArgumentParser, set_seed
 from recexplain.data import build_pretraining_examples
 from recexplain.hub import push_model_folder, render_model_card
 from recexplain.training import last_checkpoint
+from recexplain.training.cli import parse_dataclasses
 from recexplain.training.ctr import (
     PretrainingModelArguments,
     PretrainingTrainingArguments,
@@ -47,12 +48,7 @@ class ScriptArguments:
 def parse_args(argv=None):
     parser = HfArgumentParser((ScriptArguments, PretrainingDataArguments, PretrainingModelArguments,
                                PretrainingTrainingArguments))
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
-        return parser.parse_yaml_file(argv[0])
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        return parser.parse_json_file(argv[0])
-    return parser.parse_args_into_dataclasses(argv)
+    return parse_dataclasses(parser, argv)
 
 
 def main(argv=None):

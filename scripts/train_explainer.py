@@ -25,6 +25,7 @@ from recexplain.data.explanation_tokenizer import save_vocabularies
 from recexplain.data.reviews import review_dataset_name
 from recexplain.hub import render_model_card
 from recexplain.training import atomic_output_dir, last_checkpoint
+from recexplain.training.cli import parse_dataclasses
 from recexplain.training.explainer import (
     ExplainerModelArguments,
     ExplainerTrainingArguments,
@@ -54,11 +55,7 @@ def parse_args():
     parser = HfArgumentParser(
         (ScriptArguments, ExplanationDataArguments, ExplainerModelArguments, ExplainerTrainingArguments)
     )
-    if len(sys.argv) == 2 and sys.argv[1].endswith((".yaml", ".yml")):
-        return parser.parse_yaml_file(sys.argv[1])
-    if len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
-        return parser.parse_json_file(sys.argv[1])
-    return parser.parse_args_into_dataclasses()
+    return parse_dataclasses(parser)
 
 
 def main():

@@ -302,6 +302,47 @@ def click_loss(logits: torch.Tensor, labels: Optional[torch.Tensor]) -> Optional
     return nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
 
 
+class CTRPredictionMixin:
+    """The `forward` of every `*ForCTRPrediction` model (put it before the `PreTrainedModel` base).
+
+    It declares exactly the CTR batch keys (no `**kwargs`: an unknown key is a TypeError), fills the
+    default `history_mask` and adds the loss; the model computes the logits in `click_logits`, which
+    takes the same arguments (without `labels`, with `history_mask` filled in) and returns `[B, N]`.
+    """
+
+    def forward(
+        self,
+        history_item_ids: torch.LongTensor,
+        history_attr_ids: Optional[torch.LongTensor] = None,
+        history_behavior_ids: Optional[torch.LongTensor] = None,
+        history_time_ids: Optional[torch.LongTensor] = None,
+        history_mask: Optional[torch.Tensor] = None,
+        candidate_item_ids: torch.LongTensor = None,
+        candidate_attr_ids: Optional[torch.LongTensor] = None,
+        user_ids: torch.LongTensor = None,
+        labels: Optional[torch.FloatTensor] = None,
+    ) -> CTRPredictionOutput:
+        """
+        Args:
+            history_item_ids `[B, L]`, history_attr_ids `[B, L, A]`, history_behavior_ids `[B, L]`,
+            history_time_ids `[B, L]`: the user's behaviour sequence (field ids).
+            history_mask `[B, L]`: 1 = real event, 0 = padding (default: `history_item_ids != PAD`).
+            candidate_item_ids `[B, N]`, candidate_attr_ids `[B, N, A]`: items to score.
+            user_ids `[B]`: user ids.
+            labels `[B, N]`: 0/1 clicks; the loss is the mean BCE.
+        Returns: `CTRPredictionOutput` with `logits [B, N]`.
+        """
+        if history_mask is None:
+            history_mask = history_item_ids != self.config.pad_token_id
+        logits = self.click_logits(history_item_ids, history_attr_ids, history_behavior_ids, history_time_ids,
+                                   history_mask, candidate_item_ids, candidate_attr_ids, user_ids)  # [B, N]
+        return CTRPredictionOutput(loss=click_loss(logits, labels), logits=logits)
+
+    def click_logits(self, history_item_ids, history_attr_ids, history_behavior_ids, history_time_ids, history_mask,
+                     candidate_item_ids, candidate_attr_ids, user_ids) -> torch.Tensor:
+        raise NotImplementedError
+
+
 class CTRPreTrainedModel(PreTrainedModel):
     """Weight init and config validation shared by the CTR models (subclasses set `config_class`
     and `base_model_prefix`)."""

@@ -2,19 +2,16 @@
 
 Shapes: `B` batch, `L` history length, `A` attribute slots, `N` candidates, `H` hidden size.
 """
-from typing import Optional
-
 import torch
 from torch import nn
 
 from .configuration_bst import BSTConfig
 from .layers import (
     MLP,
-    CTRPredictionOutput,
+    CTRPredictionMixin,
     CTRPreTrainedModel,
     FieldEmbeddings,
     TransformerLayer,
-    click_loss,
     extended_attention_mask,
     masked_mean,
 )
@@ -25,7 +22,7 @@ class BSTPreTrainedModel(CTRPreTrainedModel):
     base_model_prefix = "bst"
 
 
-class BSTForCTRPrediction(BSTPreTrainedModel):
+class BSTForCTRPrediction(CTRPredictionMixin, BSTPreTrainedModel):
     """A Transformer over `[history ; candidate]` (history positions `0..L-1`, the candidate at the
     dedicated position `max_seq_len`), run once per candidate: the cost grows linearly with `N`
     (no folding). `[candidate output ; mean history output ; user]` -> MLP -> logit. The paper
@@ -43,23 +40,10 @@ class BSTForCTRPrediction(BSTPreTrainedModel):
                        config.hidden_dropout_prob, output_size=1)
         self.post_init()
 
-    def forward(
-        self,
-        history_item_ids: torch.LongTensor,
-        history_attr_ids: Optional[torch.LongTensor] = None,
-        history_behavior_ids: Optional[torch.LongTensor] = None,
-        history_time_ids: Optional[torch.LongTensor] = None,
-        history_mask: Optional[torch.Tensor] = None,
-        candidate_item_ids: torch.LongTensor = None,
-        candidate_attr_ids: Optional[torch.LongTensor] = None,
-        user_ids: torch.LongTensor = None,
-        labels: Optional[torch.FloatTensor] = None,
-    ) -> CTRPredictionOutput:
-        """Same arguments as `SRP4CTRForCTRPrediction.forward`; returns `logits [B, N]`."""
+    def click_logits(self, history_item_ids, history_attr_ids, history_behavior_ids, history_time_ids, history_mask,
+                     candidate_item_ids, candidate_attr_ids, user_ids) -> torch.Tensor:
         if history_item_ids.shape[1] > self.config.max_seq_len:
             raise ValueError(f"history length {history_item_ids.shape[1]} > config.max_seq_len {self.config.max_seq_len}")
-        if history_mask is None:
-            history_mask = history_item_ids != self.config.pad_token_id
         (b, l), n = history_item_ids.shape, candidate_item_ids.shape[1]
         history = self.embeddings.events(history_item_ids, history_attr_ids, history_behavior_ids, history_time_ids)
         history = history + self.position_embeddings(torch.arange(l, device=history.device))  # [B, L, H]
@@ -77,8 +61,7 @@ class BSTForCTRPrediction(BSTPreTrainedModel):
         target = hidden[:, :, -1]  # [B, N, H]
         sequence = masked_mean(hidden[:, :, :-1], history_mask[:, None, :].expand(-1, n, -1))  # [B, N, H]
         users = self.user_embeddings(user_ids)[:, None].expand(-1, n, -1)  # [B, N, H]
-        logits = self.mlp(torch.cat([target, sequence, users], dim=-1)).squeeze(-1)  # [B, N]
-        return CTRPredictionOutput(loss=click_loss(logits, labels), logits=logits)
+        return self.mlp(torch.cat([target, sequence, users], dim=-1)).squeeze(-1)  # [B, N]
 
 
 __all__ = ["BSTPreTrainedModel", "BSTForCTRPrediction"]

@@ -13,18 +13,16 @@ had to learn to match tokens living in another space (synthetic validation AUC 0
 Shapes: `B` batch, `L` history length, `A` attribute slots, `N` candidates, `H` encoder width,
 `D` DIN width, `K` query tokens.
 """
-from typing import Optional
-
 import torch
 from torch import nn
 from transformers import initialization as init
 
 from .configuration_din_qformer import DINQFormerConfig
-from .layers import CTRPredictionOutput, DINInterest, FieldEmbeddings, _attention, click_loss
+from .layers import CTRPredictionMixin, DINInterest, FieldEmbeddings, _attention
 from .modeling_srp4ctr import FrozenEncoderMixin, SRP4CTRModel, SRP4CTRPreTrainedModel, SRP4CTRQueryingTransformer
 
 
-class DINQFormerForCTRPrediction(FrozenEncoderMixin, SRP4CTRPreTrainedModel):
+class DINQFormerForCTRPrediction(FrozenEncoderMixin, CTRPredictionMixin, SRP4CTRPreTrainedModel):
     """DIN + querying transformer over the (pre-trained, optionally frozen) SRP4CTR encoder.
 
     The encoder lives under the prefix `srp4ctr`, so `from_pretrained(pretraining_checkpoint, ...)`
@@ -80,21 +78,8 @@ class DINQFormerForCTRPrediction(FrozenEncoderMixin, SRP4CTRPreTrainedModel):
         readout, _ = self.token_attention(self.dropout(query), key_value_states=tokens)  # [B, N, H]
         return readout
 
-    def forward(
-        self,
-        history_item_ids: torch.LongTensor,
-        history_attr_ids: Optional[torch.LongTensor] = None,
-        history_behavior_ids: Optional[torch.LongTensor] = None,
-        history_time_ids: Optional[torch.LongTensor] = None,
-        history_mask: Optional[torch.Tensor] = None,
-        candidate_item_ids: torch.LongTensor = None,
-        candidate_attr_ids: Optional[torch.LongTensor] = None,
-        user_ids: torch.LongTensor = None,
-        labels: Optional[torch.FloatTensor] = None,
-    ) -> CTRPredictionOutput:
-        """Same arguments as `SRP4CTRForCTRPrediction.forward`; returns `logits [B, N]`."""
-        if history_mask is None:
-            history_mask = history_item_ids != self.config.pad_token_id
+    def click_logits(self, history_item_ids, history_attr_ids, history_behavior_ids, history_time_ids, history_mask,
+                     candidate_item_ids, candidate_attr_ids, user_ids) -> torch.Tensor:
         tokens = self.interest_tokens(history_item_ids, history_attr_ids, history_behavior_ids, history_time_ids,
                                       history_mask)  # [B, K, H]
         history = self.dropout(self.embeddings.events(history_item_ids, history_attr_ids, history_behavior_ids,
@@ -103,8 +88,7 @@ class DINQFormerForCTRPrediction(FrozenEncoderMixin, SRP4CTRPreTrainedModel):
         users = self.dropout(self.user_embeddings(user_ids))  # [B, D]
         readout = self.dropout(self.interest_projection(self.read_interest_tokens(
             tokens, candidate_item_ids, candidate_attr_ids)))  # [B, N, D]
-        logits = self.interest(history, history_mask, candidates, users, readout)  # [B, N]
-        return CTRPredictionOutput(loss=click_loss(logits, labels), logits=logits)
+        return self.interest(history, history_mask, candidates, users, readout)  # [B, N]
 
 
 __all__ = ["DINQFormerForCTRPrediction"]

@@ -23,13 +23,12 @@ from transformers.utils import ModelOutput
 from .configuration_srp4ctr import SRP4CTRConfig
 from .layers import (
     MLP,
-    CTRPredictionOutput,
+    CTRPredictionMixin,
     CTRPreTrainedModel,
     FieldEmbeddings,
     QueryLayer,
     TargetAttentionLayer,
     TransformerLayer,
-    click_loss,
     extended_attention_mask,
     masked_mean,
 )
@@ -312,7 +311,7 @@ class SRP4CTRForPreTraining(SRP4CTRPreTrainedModel):
         return torch.log(num * prob)
 
 
-class SRP4CTRForCTRPrediction(FrozenEncoderMixin, SRP4CTRPreTrainedModel):
+class SRP4CTRForCTRPrediction(FrozenEncoderMixin, CTRPredictionMixin, SRP4CTRPreTrainedModel):
     """SRP4CTR fine-tuning: at every layer `l` the candidate attends to layer `l`'s sequence input
     through the encoder layer's own key/value projections (the tower only owns query/output
     projections, LayerNorms and FFNs). `[candidate state ; mean final sequence state ; user]` -> MLP ->
@@ -335,28 +334,8 @@ class SRP4CTRForCTRPrediction(FrozenEncoderMixin, SRP4CTRPreTrainedModel):
         self.post_init()
         self.freeze_encoder_if_configured()
 
-    def forward(
-        self,
-        history_item_ids: torch.LongTensor,
-        history_attr_ids: Optional[torch.LongTensor] = None,
-        history_behavior_ids: Optional[torch.LongTensor] = None,
-        history_time_ids: Optional[torch.LongTensor] = None,
-        history_mask: Optional[torch.Tensor] = None,
-        candidate_item_ids: torch.LongTensor = None,
-        candidate_attr_ids: Optional[torch.LongTensor] = None,
-        user_ids: torch.LongTensor = None,
-        labels: Optional[torch.FloatTensor] = None,
-    ) -> CTRPredictionOutput:
-        """
-        Args:
-            history_* `[B, L]` / `[B, L, A]`: the user's behaviour sequence (see `SRP4CTRModel.forward`).
-            candidate_item_ids `[B, N]`, candidate_attr_ids `[B, N, A]`: items to score.
-            user_ids `[B]`: user ids.
-            labels `[B, N]`: 0/1 clicks; the loss is the mean BCE.
-        Returns: `CTRPredictionOutput` with `logits [B, N]`.
-        """
-        if history_mask is None:
-            history_mask = history_item_ids != self.config.pad_token_id
+    def click_logits(self, history_item_ids, history_attr_ids, history_behavior_ids, history_time_ids, history_mask,
+                     candidate_item_ids, candidate_attr_ids, user_ids) -> torch.Tensor:
         encoded = self.srp4ctr(history_item_ids, history_attr_ids, history_behavior_ids, history_time_ids,
                                history_mask, output_key_values=True)
         mask = extended_attention_mask(history_mask, encoded.last_hidden_state.dtype)  # [B, 1, 1, L]
@@ -368,8 +347,7 @@ class SRP4CTRForCTRPrediction(FrozenEncoderMixin, SRP4CTRPreTrainedModel):
         users = self.user_embeddings(user_ids)  # [B, H]
         n = candidates.shape[1]
         features = torch.cat([candidates, sequence[:, None].expand(-1, n, -1), users[:, None].expand(-1, n, -1)], -1)
-        logits = self.mlp(features).squeeze(-1)  # [B, N]
-        return CTRPredictionOutput(loss=click_loss(logits, labels), logits=logits)
+        return self.mlp(features).squeeze(-1)  # [B, N]
 
 
 class SRP4CTRQueryingTransformer(nn.Module):
