@@ -6,13 +6,15 @@
     python scripts/benchmark_mmi.py --output synthetic_mmi.json --quick            # SYNTHETIC reviews
     accelerate launch --config_file scripts/configs/cpu_single.yaml scripts/benchmark_mmi.py --data_file FILE --output FILE.json
     python scripts/benchmark_mmi.py config.yaml                                    # the same arguments as YAML keys
+    python scripts/benchmark_mmi.py --data_file FILE --output FILE.json --runs mmi_rating,mmi_feature  # some runs
 
 Steps, all on one seeded 8:1:1 split: train the PETER+ explainer (`backbone`, feature as input) and a
 causal-LM (GPT-2 built from a config, no pretrained weights exist offline) explainer (`lm_backbone`), or
 reuse trained ones (`--backbone_path`, `--lm_backbone_path`, folders of `scripts/train_explainer.py`
 with the same data settings); train the MINE estimator on the training split's real explanations; run
 PPO (`recexplain.mmi.ppo`) with the rating, feature and joint (eps = 0.2) rewards on the backbone and
-with the rating reward + LoRA on the LM backbone; score every model on the test split:
+with the rating reward + LoRA on the LM backbone (`--runs` selects a subset; only the backbones the
+selected runs need are trained and scored); score every model on the test split:
 `rating_alignment_acc`, `rating_alignment_acc_3class` (independent TF-IDF judge trained on the
 validation split's real sentences; `judge_accuracy` = its accuracy on the real test sentences),
 `mi_rating_normalized` (I(R;E)/H(R) by fresh cross-fitted MINE estimators on the generated test
@@ -86,8 +88,24 @@ class MMIBenchmarkArguments:
     eval_mine_epochs: int = field(default=10, metadata={"help": "epochs of the fresh MINE estimators of I(R;E)"})
     eval_folds: int = field(default=5, metadata={"help": "cross-fitting folds of I(R;E)"})
     seed: int = field(default=42, metadata={"help": "seed"})
+    runs: str = field(default=",".join(RUNS), metadata={"help": f"comma-separated PPO runs, a subset of {list(RUNS)}"})
+
+    @property
+    def selected_runs(self) -> list:
+        return self.runs.split(",")
+
+    @property
+    def selected_backbones(self) -> list:
+        """The backbones the selected runs fine-tune (`backbone` always: it provides the tokenizer)."""
+        return [key for key in ("backbone", "lm_backbone")
+                if key == "backbone" or any(RUNS[name][0] == key for name in self.selected_runs)]
 
     def __post_init__(self):
+        names = [name.strip() for name in self.runs.split(",") if name.strip()]
+        unknown = [name for name in names if name not in RUNS]
+        if unknown or not names:
+            raise ValueError(f"--runs: unknown or no runs {unknown or self.runs!r}; choose from {list(RUNS)}")
+        self.runs = ",".join(name for name in RUNS if name in names)  # canonical order, no duplicates
         if self.quick:
             for key, value in QUICK.items():
                 setattr(self, key, min(getattr(self, key), value))
@@ -153,6 +171,8 @@ def main():
     paths = {}
     for key, model_type, given in (("backbone", "peter_plus", bench.backbone_path),
                                    ("lm_backbone", "causal_lm", bench.lm_backbone_path)):
+        if key not in bench.selected_backbones:
+            continue
         t = time.time()
         if given:
             if AutoTokenizer.from_pretrained(given).get_vocab() != tokenizer.get_vocab():
@@ -174,7 +194,8 @@ def main():
             splits)
     timings["train_mi_estimator"] = time.time() - t
 
-    for name, (base, _, _) in RUNS.items():
+    for name in bench.selected_runs:
+        base = RUNS[name][0]
         t = time.time()
         paths[name] = run_ppo(bench, name, paths[base], estimator_dir, splits, work_dir)
         timings[f"ppo_{name}"] = time.time() - t
@@ -191,6 +212,8 @@ def main():
     eval_mine = MINETrainingArguments(mine_epochs=bench.eval_mine_epochs, mine_feature=False, mine_keep_best=False)
     features = sorted(set(splits["train"]["feature"]))
     for name in ("backbone", "mmi_rating", "mmi_feature", "mmi_joint", "lm_backbone", "lm_mmi_rating"):
+        if name not in paths:  # a run not selected, or a backbone no selected run needs
+            continue
         t = time.time()
         model = RecExplainerForConditionalGeneration.from_pretrained(paths[name])
         scores = evaluate_explainer(model, tokenizer, splits["test"], judge, features, max_new_tokens=MAX_WORDS + 1,
@@ -206,6 +229,7 @@ def main():
 
     results["reward_estimator"] = {k: v for k, v in estimator.items() if k != "history"}
     results["settings"] = {"benchmark": asdict(bench), "data": asdict(data_args), "max_words": MAX_WORDS,
+                           "runs": bench.selected_runs, "backbones": bench.selected_backbones,
                            "command": " ".join(["python", *sys.argv])}
     timings["total"] = time.time() - started
     results["timings_seconds"] = {k: round(v, 1) for k, v in timings.items()}
