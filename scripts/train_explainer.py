@@ -23,7 +23,7 @@ from transformers import HfArgumentParser, set_seed
 
 from recexplain.data.explanation_tokenizer import save_vocabularies
 from recexplain.data.reviews import review_dataset_name
-from recexplain.hub import render_model_card
+from recexplain.hub import push_model_folder, render_model_card
 from recexplain.training import atomic_output_dir, last_checkpoint
 from recexplain.training.cli import parse_dataclasses
 from recexplain.training.explainer import (
@@ -63,6 +63,7 @@ def main():
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     transformers.utils.logging.set_verbosity_warning()
     set_seed(training_args.seed)
+    push, training_args.push_to_hub = training_args.push_to_hub, False  # push the final folder only, not checkpoints
 
     with training_args.main_process_first(desc="explanation data"):
         splits, tokenizer, tokenized = prepare_explanation_data(data_args, model_args.max_explanation_length)
@@ -107,7 +108,10 @@ def main():
                 "model_name": Path(training_args.output_dir).name, "model_class": "RecExplainerForConditionalGeneration",
                 "notes": "the results are on the validation split (the split used for model selection)"},
         )
-    logger.info("saved model, tokenizer and vocabularies to %s", Path(training_args.output_dir) / "final")
+    final = Path(training_args.output_dir) / "final"
+    logger.info("saved model, tokenizer, vocabularies and model card to %s", final)
+    if push:
+        push_model_folder(final, training_args.hub_model_id or final.parent.name, token=training_args.hub_token)
 
 
 if __name__ == "__main__":

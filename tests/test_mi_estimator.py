@@ -3,6 +3,7 @@ import math
 
 import pytest
 import torch
+from hub_server import local_hub  # noqa: F401  (pytest fixture)
 from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
 
 from recexplain.mmi.mine import MINELoss, MINETrainingArguments, estimate_mi, fit_mine
@@ -173,7 +174,7 @@ def test_mine_recovers_planted_mutual_information(dependent):
         assert abs(estimate["dv"]) < 0.05 and abs(estimate["pointwise"]) < 0.05
 
 
-def test_train_script_saves_estimator_tokenizer_and_card(tmp_path, monkeypatch):
+def test_train_script_saves_estimator_tokenizer_and_card(tmp_path, monkeypatch, local_hub):  # noqa: F811
     import json
     import runpy
     import sys
@@ -185,7 +186,8 @@ def test_train_script_saves_estimator_tokenizer_and_card(tmp_path, monkeypatch):
     out = tmp_path / "mi"
     script = Path(__file__).resolve().parents[1] / "scripts" / "train_mi_estimator.py"
     monkeypatch.setattr(sys, "argv", [str(script), "--output_dir", str(out), "--mine_epochs", "2",
-                                      "--hidden_size", "8", "--intermediate_size", "8"])
+                                      "--hidden_size", "8", "--intermediate_size", "8",
+                                      "--push_to_hub", "true", "--hub_model_id", "tester/mi"])
     runpy.run_path(str(script), run_name="__main__")
     summary = json.loads((out / "mine_history.json").read_text())
     model = MIEstimatorForRewardModeling.from_pretrained(out)
@@ -193,3 +195,6 @@ def test_train_script_saves_estimator_tokenizer_and_card(tmp_path, monkeypatch):
     assert len(summary["history"]) == 2 and summary["h_rating"] > 0
     results = {r.metric_type: r.metric_value for r in ModelCard.load(out / "README.md").data.eval_results}
     assert results["mi_rating"] == summary["mi_rating"] and results["mi_feature"] == summary["mi_feature"]
+    pushed = local_hub.repos["tester/mi"].files
+    assert {"README.md", "config.json", "model.safetensors", "tokenizer.json", "mine_history.json"} <= set(pushed)
+    assert pushed["model.safetensors"] == (out / "model.safetensors").read_bytes()

@@ -27,7 +27,7 @@ from trl.experimental.ppo import PPOConfig, PPOTrainer  # noqa: E402
 
 from recexplain.data.explanation_tokenizer import VOCAB_FILE  # noqa: E402
 from recexplain.data.reviews import load_explanation_records, review_dataset_name, split_explanation_records  # noqa: E402,E501
-from recexplain.hub import render_model_card  # noqa: E402
+from recexplain.hub import push_model_folder, render_model_card  # noqa: E402
 from recexplain.mmi.callbacks import AlignmentCallback, MIUpdateCallback  # noqa: E402
 from recexplain.mmi.data import build_prompt_dataset, label_token_ids  # noqa: E402
 from recexplain.mmi.judge import RatingJudge  # noqa: E402
@@ -192,10 +192,15 @@ def save_run(run: MMIRun, script_args: MMIScriptArguments, training_args: PPOCon
 
 
 def main(script_args: MMIScriptArguments, training_args: PPOConfig, model_args: ModelConfig, splits=None) -> dict:
-    """Build, train and save one MMI PPO run; returns its history."""
+    """Build, train and save one MMI PPO run (and push the saved folder with `--push_to_hub`); returns its history."""
+    push, training_args.push_to_hub = training_args.push_to_hub, False  # push the saved folder only
     run = build_run(script_args, training_args, model_args, splits)
     run.trainer.train()
-    return save_run(run, script_args, training_args)
+    history = save_run(run, script_args, training_args)
+    if push and run.trainer.accelerator.is_main_process:
+        output = Path(training_args.output_dir)
+        push_model_folder(output, training_args.hub_model_id or output.name, token=training_args.hub_token)
+    return history
 
 
 def make_parser() -> TrlParser:

@@ -15,7 +15,7 @@ from transformers import AutoTokenizer
 
 from recexplain.data.explanation_tokenizer import build_explanation_tokenizer
 from recexplain.data.reviews import load_explanation_records, review_dataset_name, split_explanation_records
-from recexplain.hub import render_model_card
+from recexplain.hub import push_model_folder, render_model_card
 from recexplain.mmi.data import encode_sequences, mi_estimator_config_from_tokenizer
 from recexplain.mmi.mine import MINETrainingArguments, fit_mine
 from recexplain.models.mi_estimator import MIEstimatorForRewardModeling
@@ -43,6 +43,9 @@ class MIEstimatorScriptArguments:
     reward_type: str = field(default="rating", metadata={"help": "Saved reward: rating, feature or joint."})
     eps: float = field(default=0.2, metadata={"help": "Feature weight of the joint reward."})
     seed: int = field(default=0, metadata={"help": "Random seed."})
+    push_to_hub: bool = field(default=False, metadata={"help": "Push the saved folder to the hub."})
+    hub_model_id: Optional[str] = field(default=None, metadata={"help": "Hub repo id (default: the folder name)."})
+    hub_token: Optional[str] = field(default=None, metadata={"help": "Hub token (default: the logged-in one)."})
 
 
 def main(script_args: MIEstimatorScriptArguments, mine_args: MINETrainingArguments, splits=None) -> dict:
@@ -98,5 +101,8 @@ def main(script_args: MIEstimatorScriptArguments, mine_args: MINETrainingArgumen
             )
         logger.info("saved the MI estimator to %s (validation I(R;E) = %.4f nats of H(R) = %.4f)",
                     script_args.output_dir, summary["mi_rating"], summary["h_rating"])
+        if script_args.push_to_hub:
+            output = Path(script_args.output_dir)
+            push_model_folder(output, script_args.hub_model_id or output.name, token=script_args.hub_token)
     accelerator.wait_for_everyone()
     return summary
