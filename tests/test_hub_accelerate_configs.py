@@ -24,6 +24,7 @@ from accelerate import Accelerator
 acc = Accelerator()
 total = acc.reduce(torch.tensor([acc.process_index + 1.0]), reduction="sum")
 print(f"PROBE {acc.distributed_type.value} {acc.num_processes} {acc.process_index} {total.item():.1f}", flush=True)
+acc.end_training()  # destroys the gloo process group; without it a worker can abort at exit ("terminate called")
 """
 
 
