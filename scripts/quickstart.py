@@ -90,9 +90,8 @@ def dataset_statistics(behavior_args) -> dict:
     return json.loads(proc.stdout)
 
 
-def train_all(args, out: Path) -> None:
+def train_all(args, out: Path, behavior_args, reviews) -> None:
     """Run every training step; each model ends up in `out/models/<name>`."""
-    behavior_args, reviews, _ = data_options(args.data_dir)
     models, runs, logs = out / "models", out / "runs", out / "logs"
     seed = ["--seed", str(args.seed)]
     pre = models / "srp4ctr-pretrained"
@@ -131,7 +130,7 @@ def main(argv=None) -> dict:
     stats = dataset_statistics(behavior_args)
     print("[quickstart] behaviour data (" + ("SYNTHETIC, built in" if args.data_dir is None else names[0]) + "):\n"
           + json.dumps(stats, indent=2), flush=True)
-    train_all(args, out)
+    train_all(args, out, behavior_args, reviews)
 
     from recexplain.quickstart import evaluate_and_report  # imported late: the steps run in their own processes
 

@@ -36,9 +36,9 @@ def explanation_results(models_dir: Path, reviews: Optional[str], seed: int) -> 
     from .mmi.judge import RatingJudge
     from .mmi.mine import MINETrainingArguments
     from .models.explainer import RecExplainerForConditionalGeneration
-    from .training.explainer import ExplanationDataArguments, prepare_explanation_data
+    from .training.explainer import ExplanationDataArguments, load_explanation_splits
 
-    splits, _, _ = prepare_explanation_data(ExplanationDataArguments(data_file=reviews), MAX_NEW_TOKENS - 1)
+    splits = load_explanation_splits(ExplanationDataArguments(data_file=reviews))
     judge = RatingJudge().fit(splits["validation"]["explanation"], splits["validation"]["rating"])
     features = sorted(set(splits["train"]["feature"]))
     mine = MINETrainingArguments(mine_epochs=5, mine_feature=False, mine_keep_best=False)

@@ -139,12 +139,17 @@ class ExplanationDataArguments:
     max_vocab: int = field(default=20000, metadata={"help": "most frequent training words kept (PETER: 20000)"})
 
 
-def prepare_explanation_data(data: ExplanationDataArguments, max_explanation_length: int):
-    """`(splits, tokenizer, tokenized)`: record splits, the tokenizer of the training split, tokenized splits."""
+def load_explanation_splits(data: ExplanationDataArguments):
+    """The 8:1:1 record splits of `data` (`DatasetDict` train/validation/test), extracted as for training."""
     kwargs = {}
     if data.data_file and not data.data_file.endswith((".pickle", ".pkl")):
         kwargs = dict(min_feature_count=data.min_feature_count, max_features=data.max_features, max_words=data.max_words)
-    splits = split_explanation_records(load_explanation_records(data.data_file, **kwargs), seed=data.split_seed)
+    return split_explanation_records(load_explanation_records(data.data_file, **kwargs), seed=data.split_seed)
+
+
+def prepare_explanation_data(data: ExplanationDataArguments, max_explanation_length: int):
+    """`(splits, tokenizer, tokenized)`: record splits, the tokenizer of the training split, tokenized splits."""
+    splits = load_explanation_splits(data)
     tokenizer = build_explanation_tokenizer(
         splits["train"], min_word_freq=data.min_word_freq, max_vocab=data.max_vocab,
         model_max_length=PROMPT_LENGTH + max_explanation_length + 1,
