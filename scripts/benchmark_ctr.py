@@ -16,6 +16,8 @@ inspected while it runs. One process: the benchmark is not data-parallel (launch
 """
 import dataclasses
 import logging
+import shlex
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -62,6 +64,7 @@ def _split(text):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     (args,) = parse_dataclasses(HfArgumentParser(BenchmarkArguments), argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     transformers.utils.logging.set_verbosity_error()
@@ -76,7 +79,7 @@ def main(argv=None):
     settings = dataclasses.replace(settings, **overrides)
     seeds = [int(s) for s in _split(args.seeds)] if args.seeds else ([0] if args.quick else [0, 1, 2])
     names, models = _split(args.datasets), _split(args.models)
-    header = {"command": "python scripts/benchmark_ctr.py " + " ".join(argv), "quick": args.quick,
+    header = {"command": "python scripts/benchmark_ctr.py " + shlex.join(argv), "quick": args.quick,
               "torch_threads": torch.get_num_threads(),
               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 

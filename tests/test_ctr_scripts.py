@@ -134,3 +134,24 @@ def test_benchmark_json_and_plot(tmp_path):
     png = plot_ctr_benchmark(out, tmp_path / "bench.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert ctr_benchmark_table(out).count("| synthetic |") == len(BENCHMARK_MODELS)
+
+
+def test_benchmark_script_cli_and_merge(tmp_path):
+    from recexplain.training.ctr_benchmark import merge_benchmark_results
+
+    out = tmp_path / "bench.json"
+    _run([PYTHON, "scripts/benchmark_ctr.py", "--datasets", "synthetic", "--quick", "--models", "din",
+          "--ctr_max_steps", "2", "--max_train_targets_per_user", "1", "--num_eval_negatives", "4",
+          "--n_bootstrap", "10", "--output", str(out)])
+    part = json.loads(out.read_text())
+    assert part["command"].endswith(f"--output {out}") and part["models"] == ["din"] and part["seeds"] == [0]
+    other = json.loads(out.read_text())
+    other["datasets"] = {"synthetic-copy": other["datasets"]["synthetic"]}
+    merged = merge_benchmark_results([part, other])
+    assert list(merged["datasets"]) == ["synthetic", "synthetic-copy"] and len(merged["command"]) == 2
+    assert merged["settings"] == part["settings"]
+    with pytest.raises(ValueError, match="repeats datasets"):
+        merge_benchmark_results([part, part])
+    other["seeds"] = [1]
+    with pytest.raises(ValueError, match="seeds"):
+        merge_benchmark_results([part, other])

@@ -244,6 +244,28 @@ def run_benchmark(datasets: Sequence[str], data_dir: Optional[str], seeds: Seque
     return result
 
 
+def merge_benchmark_results(parts: Sequence[dict]) -> dict:
+    """One benchmark result from runs over disjoint datasets with the same settings, seeds and models (e.g. two
+    processes started side by side on a 2-core machine). `command` becomes the list of the parts' commands;
+    `total_seconds` is the longest part's wall time."""
+    if not parts:
+        raise ValueError("nothing to merge")
+    same = ("settings", "seeds", "models", "quick")
+    merged = {key: parts[0].get(key) for key in same}
+    merged.update(command=[], started=min(p.get("started", "") for p in parts),
+                  total_seconds=max(p.get("total_seconds", 0) for p in parts), datasets={})
+    for index, part in enumerate(parts):
+        for key in same:
+            if part.get(key) != merged[key]:
+                raise ValueError(f"part {index} differs in `{key}`: {part.get(key)!r} vs {merged[key]!r}")
+        overlap = set(part["datasets"]) & set(merged["datasets"])
+        if overlap:
+            raise ValueError(f"part {index} repeats datasets {sorted(overlap)}")
+        merged["command"].append(part.get("command"))
+        merged["datasets"].update(part["datasets"])
+    return merged
+
+
 def count_jobs(datasets: Sequence[str], seeds: Sequence[int], models: Sequence[str] = BENCHMARK_MODELS) -> int:
     """Progress-bar length: per dataset one data job, per seed the pre-trainings and the models."""
     needed = {NEEDS[m] for m in models if m in NEEDS}
