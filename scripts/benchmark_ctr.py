@@ -55,6 +55,7 @@ class BenchmarkArguments:
     ctr_max_steps: Optional[int] = field(default=None, metadata={"help": "override: CTR step budget (0 = use epochs)"})
     max_train_targets_per_user: Optional[int] = field(default=None, metadata={"help": "override: train targets per user"})
     num_eval_negatives: Optional[int] = field(default=None, metadata={"help": "override: negatives per test positive"})
+    max_test_users: Optional[int] = field(default=None, metadata={"help": "override: test on a seeded subset of users"})
     freeze_encoder: Optional[bool] = field(default=None, metadata={"help": "override: freeze pre-trained encoders"})
     n_bootstrap: Optional[int] = field(default=None, metadata={"help": "override: bootstrap replicates"})
 

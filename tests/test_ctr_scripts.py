@@ -142,14 +142,18 @@ def test_benchmark_script_cli_and_merge(tmp_path):
     out = tmp_path / "bench.json"
     _run([PYTHON, "scripts/benchmark_ctr.py", "--datasets", "synthetic", "--quick", "--models", "din",
           "--ctr_max_steps", "2", "--max_train_targets_per_user", "1", "--num_eval_negatives", "4",
-          "--n_bootstrap", "10", "--output", str(out)])
+          "--n_bootstrap", "10", "--max_test_users", "50", "--output", str(out)])
     part = json.loads(out.read_text())
     assert part["command"].endswith(f"--output {out}") and part["models"] == ["din"] and part["seeds"] == [0]
+    assert part["settings"]["max_test_users"] == 50 and part["datasets"]["synthetic"]["n_test"] == 50
     other = json.loads(out.read_text())
     other["datasets"] = {"synthetic-copy": other["datasets"]["synthetic"]}
     merged = merge_benchmark_results([part, other])
     assert list(merged["datasets"]) == ["synthetic", "synthetic-copy"] and len(merged["command"]) == 2
-    assert merged["settings"] == part["settings"]
+    assert merged["settings"] == part["settings"] == merged["datasets"]["synthetic"]["settings"]
+    other["settings"] = {**other["settings"], "max_test_users": 100}
+    merged = merge_benchmark_results([part, other])
+    assert merged["settings"] is None and merged["datasets"]["synthetic-copy"]["settings"]["max_test_users"] == 100
     with pytest.raises(ValueError, match="repeats datasets"):
         merge_benchmark_results([part, part])
     other["seeds"] = [1]

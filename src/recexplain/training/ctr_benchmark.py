@@ -245,24 +245,27 @@ def run_benchmark(datasets: Sequence[str], data_dir: Optional[str], seeds: Seque
 
 
 def merge_benchmark_results(parts: Sequence[dict]) -> dict:
-    """One benchmark result from runs over disjoint datasets with the same settings, seeds and models (e.g. two
-    processes started side by side on a 2-core machine). `command` becomes the list of the parts' commands;
-    `total_seconds` is the longest part's wall time."""
+    """One benchmark result from runs over disjoint datasets with the same seeds and models (e.g. two processes
+    started side by side on a 2-core machine). Each dataset entry keeps its run's `command` and `settings`; the
+    top-level `settings` are kept only where every part has the same (else `None`), `command` becomes the list
+    of the parts' commands and `total_seconds` the longest part's wall time."""
     if not parts:
         raise ValueError("nothing to merge")
-    same = ("settings", "seeds", "models", "quick")
-    merged = {key: parts[0].get(key) for key in same}
+    merged = {key: parts[0].get(key) for key in ("seeds", "models", "quick")}
     merged.update(command=[], started=min(p.get("started", "") for p in parts),
-                  total_seconds=max(p.get("total_seconds", 0) for p in parts), datasets={})
+                  total_seconds=max(p.get("total_seconds", 0) for p in parts),
+                  settings=parts[0]["settings"] if all(p["settings"] == parts[0]["settings"] for p in parts) else None,
+                  datasets={})
     for index, part in enumerate(parts):
-        for key in same:
+        for key in ("seeds", "models", "quick"):
             if part.get(key) != merged[key]:
                 raise ValueError(f"part {index} differs in `{key}`: {part.get(key)!r} vs {merged[key]!r}")
         overlap = set(part["datasets"]) & set(merged["datasets"])
         if overlap:
             raise ValueError(f"part {index} repeats datasets {sorted(overlap)}")
         merged["command"].append(part.get("command"))
-        merged["datasets"].update(part["datasets"])
+        for name, entry in part["datasets"].items():
+            merged["datasets"][name] = {**entry, "command": part.get("command"), "settings": part["settings"]}
     return merged
 
 
