@@ -60,6 +60,10 @@ class BenchmarkArguments:
     batch_size: int = field(default=32, metadata={"help": "training batch size"})
     seed: int = field(default=42, metadata={"help": "training seed"})
     num_samples: int = field(default=10, metadata={"help": "test explanations stored next to the real ones"})
+    no_repeat_ngram_size: int = field(
+        default=0, metadata={"help": "also score greedy decoding that never repeats an n-gram of this size (rows "
+                                     "`MODEL/no_repeat_N`, same trained model); 0: PETER's plain greedy only"}
+    )
 
 
 def parse_args():
@@ -68,7 +72,8 @@ def parse_args():
 
 
 def train_and_score(bench, model_args, splits, tokenizer, tokenized, work_dir):
-    """Train one explainer on the split and score it on the test records."""
+    """Train one explainer on the split and score it on the test records: `{row name: (scores, texts)}`, one row
+    per decoding (plain greedy under the model type's name, plus `MODEL/no_repeat_N` when asked for)."""
     training_args = ExplainerTrainingArguments(
         output_dir=str(Path(work_dir) / model_args.model_type), num_train_epochs=bench.num_train_epochs,
         learning_rate=bench.learning_rate, per_device_train_batch_size=bench.batch_size, seed=bench.seed,
@@ -83,12 +88,20 @@ def train_and_score(bench, model_args, splits, tokenizer, tokenized, work_dir):
     seconds = time.time() - started
     test = splits["test"].to_list()
     features = sorted(set(splits["train"]["feature"]))
-    texts, ratings = generate_explanations(trainer.model, tokenizer, test, model_args.max_explanation_length + 1)
-    scores = explanation_scores(texts, ratings, test, features)
-    scores["avg_length"] = average_length(texts)
-    scores.update(train_seconds=round(seconds, 1), best_eval_loss=trainer.state.best_metric,
-                  epochs_run=trainer.state.epoch)
-    return scores, texts
+    decodings = {model_args.model_type: {}}
+    if bench.no_repeat_ngram_size:
+        n = bench.no_repeat_ngram_size
+        decodings[f"{model_args.model_type}/no_repeat_{n}"] = {"no_repeat_ngram_size": n}
+    rows = {}
+    for name, generation_kwargs in decodings.items():
+        texts, ratings = generate_explanations(
+            trainer.model, tokenizer, test, model_args.max_explanation_length + 1, **generation_kwargs
+        )
+        scores = explanation_scores(texts, ratings, test, features)
+        scores.update(avg_length=average_length(texts), train_seconds=round(seconds, 1),
+                      best_eval_loss=trainer.state.best_metric, epochs_run=trainer.state.epoch)
+        rows[name] = scores, texts
+    return rows
 
 
 def markdown_table(results):
@@ -116,10 +129,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for model_type in [m.strip() for m in bench.models.split(",") if m.strip()]:
             logger.info("training %s", model_type)
-            scores, texts = train_and_score(
+            rows = train_and_score(
                 bench, replace(model_args, model_type=model_type), splits, tokenizer, tokenized, bench.work_dir or tmp
             )
-            results[model_type], samples[model_type] = scores, texts[: bench.num_samples]
+            for name, (scores, texts) in rows.items():
+                results[name], samples[name] = scores, texts[: bench.num_samples]
     retrieved = item_retrieval(train, test)
     results["item_retrieval"] = explanation_scores(retrieved, None, test, features)
     results["item_retrieval"]["avg_length"] = average_length(retrieved)

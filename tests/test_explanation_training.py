@@ -75,9 +75,15 @@ def test_train_script_causal_lm_lora(tmp_path, monkeypatch):
 
 def test_benchmark_script_quick(tmp_path, monkeypatch):
     output = tmp_path / "bench.json"
-    _run("benchmark_explainer.py", ["--output", str(output), "--quick", "--num_train_epochs", "1"], monkeypatch)
+    _run("benchmark_explainer.py", ["--output", str(output), "--quick", "--num_train_epochs", "1",
+                                    "--no_repeat_ngram_size", "2"], monkeypatch)
     report = json.loads(output.read_text())
-    assert set(report["results"]) == {"peter", "peter_plus", "item_retrieval", "mean_rating", "bias_rating"}
-    for name in ("peter", "peter_plus"):
+    assert set(report["results"]) == {"peter", "peter_plus", "peter/no_repeat_2", "peter_plus/no_repeat_2",
+                                      "item_retrieval", "mean_rating", "bias_rating"}
+    for name in ("peter", "peter_plus", "peter/no_repeat_2", "peter_plus/no_repeat_2"):
         assert set(METRICS) <= set(report["results"][name])
+    for text in report["samples"]["peter/no_repeat_2"] + report["samples"]["peter_plus/no_repeat_2"]:
+        bigrams = list(zip(text.split(), text.split()[1:]))
+        assert len(bigrams) == len(set(bigrams)), text
+    assert report["results"]["peter"]["rmse"] == report["results"]["peter/no_repeat_2"]["rmse"]  # one model
     assert len(report["samples"]["real"]) == 10 and report["data_file"] == "synthetic"

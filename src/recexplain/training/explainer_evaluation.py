@@ -11,9 +11,10 @@ from ..data.explanation_tokenizer import decode_explanation
 
 @torch.no_grad()
 def generate_explanations(
-    model, tokenizer, records: Sequence[Dict], max_new_tokens: int = 16, batch_size: int = 256
+    model, tokenizer, records: Sequence[Dict], max_new_tokens: int = 16, batch_size: int = 256, **generation_kwargs
 ) -> Tuple[List[str], List[float]]:
-    """Greedy explanations and predicted ratings for records (the rating slot is left `<unk>`: it is predicted)."""
+    """Greedy explanations and predicted ratings for records (the rating slot is left `<unk>`: it is predicted);
+    `generation_kwargs` go to `generate` (e.g. `no_repeat_ngram_size=3`)."""
     model.eval()
     texts, ratings = [], []
     for start in range(0, len(records), batch_size):
@@ -22,7 +23,7 @@ def generate_explanations(
         ratings += model.predict_rating(**batch).float().tolist()
         output = model.generate(
             **batch, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-            pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, **generation_kwargs,
         )
         texts += [decode_explanation(tokenizer, row) for row in output[:, batch["input_ids"].shape[1]:].tolist()]
     return texts, ratings
