@@ -9,17 +9,20 @@ bootstrap CI of the AUC over test users).
     accelerate launch --config_file scripts/configs/cpu_single.yaml scripts/benchmark_ctr.py --datasets synthetic \
         --output /tmp/ctr_synthetic.json --quick
     python scripts/benchmark_ctr.py config.yaml                                                      # YAML keys
+    python scripts/benchmark_ctr.py --merge a.json,b.json --output all.json --plot all.png     # union of two runs
 
 Settings: `recexplain.training.ctr_benchmark.QUICK` / `FULL` (every value is written to the JSON); single fields
 can be overridden, e.g. `--pretrain_steps 1000`. The JSON is rewritten after every model, so a long run can be
 inspected while it runs. One process: the benchmark is not data-parallel (launch the training scripts for that).
 """
 import dataclasses
+import json
 import logging
 import shlex
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 import datasets
@@ -29,7 +32,14 @@ from tqdm.auto import tqdm
 from transformers import HfArgumentParser
 
 from recexplain.training.cli import parse_dataclasses
-from recexplain.training.ctr_benchmark import BENCHMARK_MODELS, FULL, QUICK, count_jobs, run_benchmark
+from recexplain.training.ctr_benchmark import (
+    BENCHMARK_MODELS,
+    FULL,
+    QUICK,
+    count_jobs,
+    merge_benchmark_results,
+    run_benchmark,
+)
 from recexplain.training.ctr_plots import plot_ctr_benchmark
 
 logger = logging.getLogger("benchmark_ctr")
@@ -49,6 +59,10 @@ class BenchmarkArguments:
         default=1, metadata={"help": "torch intra-op threads (1 is fastest on a busy 2-core machine; 0 = torch default)"}
     )
     plot: Optional[str] = field(default=None, metadata={"help": "also write a PNG bar plot of AUC by model"})
+    merge: Optional[str] = field(
+        default=None, metadata={"help": "comma-separated result JSONs of runs over disjoint datasets (e.g. started side "
+                                        "by side): write their union to --output (and --plot) instead of running"}
+    )
     pretrain_steps: Optional[int] = field(default=None, metadata={"help": "override: pre-training steps"})
     attr_loss: Optional[str] = field(default=None, metadata={"help": "override: FG-BERT attribute loss (bce or softmax)"})
     ctr_epochs: Optional[int] = field(default=None, metadata={"help": "override: CTR epochs"})
@@ -64,14 +78,8 @@ def _split(text):
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
-    (args,) = parse_dataclasses(HfArgumentParser(BenchmarkArguments), argv)
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    transformers.utils.logging.set_verbosity_error()
-    datasets.disable_progress_bars()
-    logging.getLogger("recexplain.data").setLevel(logging.WARNING)
-
+def run(args, argv):
+    """Train and evaluate every (dataset, seed, model) with a progress bar; returns the result dict."""
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
     settings = QUICK if args.quick else FULL
@@ -96,6 +104,23 @@ def main(argv=None):
         result = run_benchmark(names, args.data_dir, seeds, settings, args.output, models=models, progress=step,
                                header=header)
         bar.update(1)
+    return result
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    (args,) = parse_dataclasses(HfArgumentParser(BenchmarkArguments), argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    transformers.utils.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+    logging.getLogger("recexplain.data").setLevel(logging.WARNING)
+
+    if args.merge:
+        result = merge_benchmark_results([json.loads(Path(p).read_text(encoding="utf-8")) for p in _split(args.merge)])
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(result, indent=1), encoding="utf-8")
+    else:
+        result = run(args, argv)
 
     for name, entry in result["datasets"].items():
         logger.info("%s (%d users, %d items, %d test rows, %s):", name, entry["n_users"], entry["n_items"],

@@ -148,8 +148,12 @@ def test_benchmark_script_cli_and_merge(tmp_path):
     assert part["settings"]["max_test_users"] == 50 and part["datasets"]["synthetic"]["n_test"] == 50
     other = json.loads(out.read_text())
     other["datasets"] = {"synthetic-copy": other["datasets"]["synthetic"]}
-    merged = merge_benchmark_results([part, other])
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    _run([PYTHON, "scripts/benchmark_ctr.py", "--merge", f"{out},{tmp_path / 'other.json'}",
+          "--output", str(tmp_path / "all" / "merged.json"), "--plot", str(tmp_path / "merged.png")])
+    merged = json.loads((tmp_path / "all" / "merged.json").read_text())
     assert list(merged["datasets"]) == ["synthetic", "synthetic-copy"] and len(merged["command"]) == 2
+    assert (tmp_path / "merged.png").read_bytes()[:4] == b"\x89PNG"
     assert merged["settings"] == part["settings"] == merged["datasets"]["synthetic"]["settings"]
     other["settings"] = {**other["settings"], "max_test_users": 100}
     merged = merge_benchmark_results([part, other])
