@@ -95,7 +95,8 @@ QUICK = BenchmarkSettings(
     ctr_max_steps=150, ctr_learning_rate=3e-3, early_stopping_patience=0, num_eval_negatives=19,
     max_train_targets_per_user=20, max_validation_users=1000, max_test_users=3000, eval_batch_size=128, n_bootstrap=200,
 )
-# sized for a 2-core CPU machine (about 2 h for three datasets x 3 seeds when the machine is shared)
+# sized for a 2-core CPU machine: MovieLens-100K + Taobao x 3 seeds took 101 min, Amazon Beauty x 3 seeds with
+# `max_test_users=5000` 72 min, side by side (README); with every Beauty test user its evaluation dominates
 FULL = BenchmarkSettings(
     max_seq_len=50, hidden_size=32, intermediate_size=64, pretrain_steps=600, max_windows_per_user=4,
     ctr_max_steps=400, ctr_eval_steps=100, ctr_learning_rate=2e-3, early_stopping_patience=2, num_eval_negatives=99,
