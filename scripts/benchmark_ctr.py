@@ -10,6 +10,7 @@ bootstrap CI of the AUC over test users).
         --output /tmp/ctr_synthetic.json --quick
     python scripts/benchmark_ctr.py config.yaml                                                      # YAML keys
     python scripts/benchmark_ctr.py --merge a.json,b.json --output all.json --plot all.png     # union of two runs
+    python scripts/benchmark_ctr.py --data_dir ../shared/data --quick --workers 2 --output q.json  # 2 processes
 
 Settings: `recexplain.training.ctr_benchmark.QUICK` / `FULL` (every value is written to the JSON); single fields
 can be overridden, e.g. `--pretrain_steps 1000`. The JSON is rewritten after every model, so a long run can be
@@ -18,7 +19,9 @@ inspected while it runs. One process: the benchmark is not data-parallel (launch
 import dataclasses
 import json
 import logging
+import os
 import shlex
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -59,6 +62,10 @@ class BenchmarkArguments:
         default=1, metadata={"help": "torch intra-op threads (1 is fastest on a busy 2-core machine; 0 = torch default)"}
     )
     plot: Optional[str] = field(default=None, metadata={"help": "also write a PNG bar plot of AUC by model"})
+    workers: int = field(
+        default=1, metadata={"help": "run the datasets in this many processes side by side (one thread each; parts "
+                                     "and logs next to --output) and merge them; 2 on a 2-core machine"}
+    )
     merge: Optional[str] = field(
         default=None, metadata={"help": "comma-separated result JSONs of runs over disjoint datasets (e.g. started side "
                                         "by side): write their union to --output (and --plot) instead of running"}
@@ -107,6 +114,50 @@ def run(args, argv):
     return result
 
 
+def _without(argv, flags):
+    """`argv` without the given `--flag value` / `--flag=value` pairs."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in flags:
+            skip = True
+        elif not arg.split("=", 1)[0] in flags:
+            out.append(arg)
+    return out
+
+
+def run_side_by_side(args, argv):
+    """One child process per dataset, `args.workers` at a time; returns the merged result."""
+    if len(argv) == 1 and argv[0].endswith((".yaml", ".yml", ".json")):
+        raise ValueError("--workers needs command-line flags, not a config file")
+    names, output = _split(args.datasets), Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    base = [sys.executable, __file__, *_without(argv, ("--datasets", "--output", "--workers", "--plot")), "--workers", "1"]
+    pending = [(name, output.with_name(f"{output.stem}.{name}.json")) for name in names]
+    parts, running = [part for _, part in pending], []
+    with tqdm(total=len(names), desc=f"CTR benchmark, {args.workers} processes", unit="dataset") as bar:
+        while pending or running:
+            while pending and len(running) < args.workers:
+                name, part = pending.pop(0)
+                log = part.with_suffix(".log")
+                logger.info("%s: started, log %s", name, log)
+                with open(log, "w", encoding="utf-8") as handle:
+                    running.append((name, log, subprocess.Popen(
+                        [*base, "--datasets", name, "--output", str(part)], stdout=handle, stderr=subprocess.STDOUT,
+                        env={**os.environ, "OMP_NUM_THREADS": "1"})))
+            time.sleep(1)
+            for entry in [e for e in running if e[2].poll() is not None]:
+                running.remove(entry)
+                name, log, process = entry
+                if process.returncode:
+                    for _, _, other in running:
+                        other.terminate()
+                    raise RuntimeError(f"the {name} benchmark failed (exit {process.returncode}); see {log}")
+                bar.update(1)
+    return merge_benchmark_results([json.loads(part.read_text(encoding="utf-8")) for part in parts])
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     (args,) = parse_dataclasses(HfArgumentParser(BenchmarkArguments), argv)
@@ -115,8 +166,11 @@ def main(argv=None):
     datasets.disable_progress_bars()
     logging.getLogger("recexplain.data").setLevel(logging.WARNING)
 
-    if args.merge:
-        result = merge_benchmark_results([json.loads(Path(p).read_text(encoding="utf-8")) for p in _split(args.merge)])
+    if len(set(_split(args.datasets))) != len(_split(args.datasets)):
+        raise ValueError(f"--datasets names a dataset twice: {args.datasets}")
+    if args.merge or (args.workers > 1 and len(_split(args.datasets)) > 1):
+        result = (merge_benchmark_results([json.loads(Path(p).read_text(encoding="utf-8")) for p in _split(args.merge)])
+                  if args.merge else run_side_by_side(args, argv))
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(json.dumps(result, indent=1), encoding="utf-8")
     else:

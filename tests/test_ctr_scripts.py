@@ -163,3 +163,15 @@ def test_benchmark_script_cli_and_merge(tmp_path):
     other["seeds"] = [1]
     with pytest.raises(ValueError, match="seeds"):
         merge_benchmark_results([part, other])
+
+
+def test_benchmark_script_side_by_side(tmp_path, shared_data_dir):
+    out = tmp_path / "bench.json"
+    _run([PYTHON, "scripts/benchmark_ctr.py", "--data_dir", str(shared_data_dir), "--datasets",
+          "synthetic,movielens-100k", "--workers", "2", "--quick", "--models", "din", "--ctr_max_steps", "2",
+          "--max_train_targets_per_user", "1", "--num_eval_negatives", "4", "--n_bootstrap", "10",
+          "--output", str(out)])
+    merged = json.loads(out.read_text())
+    assert list(merged["datasets"]) == ["synthetic", "movielens-100k"] and len(merged["command"]) == 2
+    assert all("--workers 1" in command for command in merged["command"])
+    assert (tmp_path / "bench.movielens-100k.json").exists() and (tmp_path / "bench.synthetic.log").exists()
