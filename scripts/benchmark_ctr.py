@@ -134,6 +134,7 @@ def run_side_by_side(args, argv):
     names, output = _split(args.datasets), Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     base = [sys.executable, __file__, *_without(argv, ("--datasets", "--output", "--workers", "--plot")), "--workers", "1"]
+    started = time.perf_counter()
     pending = [(name, output.with_name(f"{output.stem}.{name}.json")) for name in names]
     parts, running = [part for _, part in pending], []
     with tqdm(total=len(names), desc=f"CTR benchmark, {args.workers} processes", unit="dataset") as bar:
@@ -155,7 +156,9 @@ def run_side_by_side(args, argv):
                         other.terminate()
                     raise RuntimeError(f"the {name} benchmark failed (exit {process.returncode}); see {log}")
                 bar.update(1)
-    return merge_benchmark_results([json.loads(part.read_text(encoding="utf-8")) for part in parts])
+    result = merge_benchmark_results([json.loads(part.read_text(encoding="utf-8")) for part in parts])
+    result["total_seconds"] = round(time.perf_counter() - started, 1)  # the wall time of the whole run
+    return result
 
 
 def main(argv=None):
