@@ -122,7 +122,7 @@ def _without(argv, flags):
             skip = False
         elif arg in flags:
             skip = True
-        elif not arg.split("=", 1)[0] in flags:
+        elif arg.split("=", 1)[0] not in flags:
             out.append(arg)
     return out
 
