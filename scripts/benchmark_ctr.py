@@ -127,12 +127,19 @@ def _without(argv, flags):
     return out
 
 
+def _write(result, output):
+    """Write `result` as JSON to `output`; returns it."""
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    Path(output).write_text(json.dumps(result, indent=1), encoding="utf-8")
+    return result
+
+
 def run_side_by_side(args, argv):
     """One child process per dataset, `args.workers` at a time; returns the merged result."""
     if len(argv) == 1 and argv[0].endswith((".yaml", ".yml", ".json")):
         raise ValueError("--workers needs command-line flags, not a config file")
     names, output = _split(args.datasets), Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    output.parent.mkdir(parents=True, exist_ok=True)  # the parts and logs go next to it
     base = [sys.executable, __file__, *_without(argv, ("--datasets", "--output", "--workers", "--plot")), "--workers", "1"]
     started = time.perf_counter()
     pending = [(name, output.with_name(f"{output.stem}.{name}.json")) for name in names]
@@ -169,15 +176,16 @@ def main(argv=None):
     datasets.disable_progress_bars()
     logging.getLogger("recexplain.data").setLevel(logging.WARNING)
 
-    if len(set(_split(args.datasets))) != len(_split(args.datasets)):
+    names = _split(args.datasets)
+    if len(set(names)) != len(names):
         raise ValueError(f"--datasets names a dataset twice: {args.datasets}")
-    if args.merge or (args.workers > 1 and len(_split(args.datasets)) > 1):
-        result = (merge_benchmark_results([json.loads(Path(p).read_text(encoding="utf-8")) for p in _split(args.merge)])
-                  if args.merge else run_side_by_side(args, argv))
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(json.dumps(result, indent=1), encoding="utf-8")
+    if args.merge:
+        parts = [json.loads(Path(p).read_text(encoding="utf-8")) for p in _split(args.merge)]
+        result = _write(merge_benchmark_results(parts), args.output)
+    elif args.workers > 1 and len(names) > 1:
+        result = _write(run_side_by_side(args, argv), args.output)
     else:
-        result = run(args, argv)
+        result = run(args, argv)  # run_benchmark writes --output after every model
 
     for name, entry in result["datasets"].items():
         logger.info("%s (%d users, %d items, %d test rows, %s):", name, entry["n_users"], entry["n_items"],
