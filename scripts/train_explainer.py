@@ -47,7 +47,7 @@ class ScriptArguments:
     resume: bool = field(default=True, metadata={"help": "resume from the last checkpoint in --output_dir if any"})
     num_samples: int = field(default=10, metadata={"help": "validation explanations printed next to the real ones"})
     early_stopping_patience: int = field(
-        default=0, metadata={"help": "stop after this many evaluations without a better validation loss (0: off)"}
+        default=0, metadata={"help": "stop after this many evaluations without a better metric_for_best_model (0: off)"}
     )
 
 
@@ -66,7 +66,9 @@ def main():
     push, training_args.push_to_hub = training_args.push_to_hub, False  # push the final folder only, not checkpoints
 
     with training_args.main_process_first(desc="explanation data"):
-        splits, tokenizer, tokenized = prepare_explanation_data(data_args, model_args.max_explanation_length)
+        splits, tokenizer, tokenized = prepare_explanation_data(
+            data_args, model_args.max_explanation_length, lm_pretraining=training_args.lm_pretraining_epochs > 0
+        )
     model = build_explainer(model_args, tokenizer)
     resume = training_args.resume_from_checkpoint
     if resume is None and script_args.resume:
@@ -75,7 +77,8 @@ def main():
         logger.info("resuming from %s", resume)
     trainer = train_explainer(
         model, tokenizer, tokenized, training_args, resume_from_checkpoint=resume,
-        early_stopping_patience=script_args.early_stopping_patience,
+        early_stopping_patience=script_args.early_stopping_patience, splits=splits,
+        max_new_tokens=model_args.max_explanation_length + 1,
     )
     eval_results = trainer.evaluate()
     if not trainer.is_world_process_zero():

@@ -31,6 +31,12 @@ def tiny_config(**kwargs):
     return RecExplainerConfig(**{**defaults, **kwargs})
 
 
+def tiny_post_ln_config(**kwargs):
+    """PETER's original layer layout: post-LN, fixed sinusoidal positions, embeddings scaled by sqrt(d)."""
+    return tiny_config(layer_norm_position="post", position_embedding_type="sinusoidal", scale_embeddings=True,
+                       **kwargs)
+
+
 def tiny_lm_config(vocab_size=VOCAB):
     return GPT2Config(
         vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=2, n_positions=64, resid_pdrop=0.0, embd_pdrop=0.0,
@@ -104,6 +110,8 @@ def test_config_round_trip_and_presets(tmp_path):
         dict(loss_weights={"text": -1.0}),
         dict(loss_weights={"bleu": 1.0}),
         dict(dropout=1.5),
+        dict(layer_norm_position="middle"),
+        dict(position_embedding_type="rotary"),
         dict(pad_token_id=VOCAB),
         dict(num_hidden_layers=0),
         dict(backbone="causal_lm", lm_config=tiny_lm_config()),  # no entity block
@@ -159,8 +167,9 @@ def test_text_loss_is_shifted_cross_entropy():
     assert keep.sum() == 4  # 3 words + <eos>
 
 
-def test_save_load_identical_outputs(tmp_path):
-    model = make_model()
+@pytest.mark.parametrize("config_fn", [tiny_config, tiny_post_ln_config], ids=["pre_ln", "post_ln_sinusoidal"])
+def test_save_load_identical_outputs(tmp_path, config_fn):
+    model = make_model(config_fn())
     ids, mask = left_pad([SEQ_A, SEQ_B])
     expected = model(ids, attention_mask=mask)
     model.save_pretrained(tmp_path)
@@ -170,6 +179,20 @@ def test_save_load_identical_outputs(tmp_path):
     torch.testing.assert_close(got.logits, expected.logits, rtol=0, atol=0)
     torch.testing.assert_close(got.rating_prediction, expected.rating_prediction, rtol=0, atol=0)
     assert reloaded.generation_config.eos_token_id == EOS and reloaded.generation_config.pad_token_id == PAD
+
+
+def test_post_ln_layout_positions_are_fixed_and_trainable_weights_change():
+    model = make_model(tiny_post_ln_config())
+    positions = model.model.position_embeddings.weight
+    assert not positions.requires_grad
+    torch.testing.assert_close(positions[0, 1::2], torch.ones(16))  # cos(0) = 1
+    torch.testing.assert_close(positions[1, 0], torch.sin(torch.tensor(1.0)))
+    assert isinstance(model.model.norm, torch.nn.Identity)
+    ids, mask = left_pad([SEQ_A])
+    model.train()
+    out = model(ids, attention_mask=mask, labels=labels_for(ids, mask))
+    out.loss.backward()
+    assert positions.grad is None and model.model.layers[0].attention_norm.weight.grad.abs().sum() > 0
 
 
 def test_prefix_never_attends_to_text():
@@ -225,7 +248,9 @@ def greedy(model, rows, **kwargs):
     return model.generate(ids, attention_mask=mask, do_sample=False, max_new_tokens=6, min_new_tokens=6, **kwargs)
 
 
-@pytest.mark.parametrize("config_fn", [tiny_config, tiny_lm_explainer_config], ids=["peter", "causal_lm"])
+@pytest.mark.parametrize(
+    "config_fn", [tiny_config, tiny_post_ln_config, tiny_lm_explainer_config], ids=["peter", "post_ln", "causal_lm"]
+)
 def test_generate_left_padded_batch_equals_each_prompt_alone(config_fn):
     model = make_model(config_fn())
     long_prompt = PROMPT_B + [6, 7]  # a prompt that already holds two words forces padding of the other

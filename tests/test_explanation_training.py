@@ -13,7 +13,8 @@ from recexplain.training.explainer import ExplainerModelArguments
 from recexplain.training.explainer_baselines import bias_rating, item_retrieval, mean_rating
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
-METRICS = ("rmse", "mae", "bleu1", "bleu4", "rouge1", "rouge2", "rougeL", "usr", "div", "fcr", "fmr")
+METRICS = ("rmse", "mae", "bleu1", "bleu4", "rouge1", "rouge2", "rougeL", "usr", "div", "fcr", "fmr", "distinct1",
+           "distinct2", "repeat_rate")
 TINY = ["--hidden_size", "16", "--intermediate_size", "32", "--num_attention_heads", "2"]
 
 
@@ -35,6 +36,30 @@ def test_baselines():
     assert mean_rating(train, test) == [3.0, 3.0]
     high, low = bias_rating(train, test)
     assert high > 3.0 > low
+
+
+def test_sentence_records_and_training_reviews_hold_out_validation_and_test(tmp_path):
+    import gzip
+
+    from recexplain.data import training_reviews
+    from recexplain.training.explainer import sentence_records
+
+    reviews = [{"reviewerID": u, "asin": i, "overall": r, "reviewText": t} for u, i, r, t in [
+        ("a", "x", 5, "The strap is great. Love it! ok"), ("b", "x", 2, "Cheap strap broke after a week."),
+        ("c", "y", 4, "Good battery life on this tuner."),
+    ]]
+    path = tmp_path / "reviews.json.gz"
+    with gzip.open(path, "wt") as f:
+        f.writelines(json.dumps(r) + "\n" for r in reviews)
+    splits = {"train": [], "validation": [{"user": "b", "item": "x"}], "test": []}
+    kept = training_reviews(path, splits)
+    assert [(r["user"], r["item"]) for r in kept] == [("a", "x"), ("c", "y")]  # b's review is a validation record
+    rows = sentence_records(kept, ["strap", "battery life", "battery"], max_words=6).to_list()
+    # "ok" is too short (< 3 tokens); the longest feature phrase wins
+    assert [(r["explanation"], r["feature"]) for r in rows] == [
+        ("the strap is great", "strap"), ("good battery life on this tuner", "battery life")]
+    assert rows[0]["rating"] == 5 and rows[1]["user"] == "c"
+    assert sentence_records(kept, ["tuner"], max_words=4).to_list()[0]["feature"] is None  # "the strap is great"
 
 
 def test_model_arguments_validate():
@@ -65,6 +90,24 @@ def test_train_script_saves_and_resumes(tmp_path, monkeypatch, caplog):
     assert "resuming from" in caplog.text and (tmp_path / "checkpoint-30").is_dir()
 
 
+def test_train_script_lm_pretraining_and_text_selection(tmp_path, monkeypatch):
+    args = ["--output_dir", str(tmp_path), "--model_type", "peter", "--num_train_epochs", "1", *TINY,
+            "--max_explanation_length", "8", "--lm_pretraining_epochs", "1", "--layer_norm_position", "post",
+            "--position_embedding_type", "sinusoidal", "--scale_embeddings", "true"]
+    _run("train_explainer.py", args, monkeypatch)
+    stage = tmp_path / "lm_pretraining"
+    assert (stage / "final" / "config.json").is_file()
+    history = json.loads(next(stage.glob("checkpoint-*/trainer_state.json")).read_text())["log_history"]
+    assert any("eval_text_score" in entry for entry in history)  # checkpoint selection saw generated text
+    pretrained = AutoModelForCausalLM.from_pretrained(stage / "final")
+    final = AutoModelForCausalLM.from_pretrained(tmp_path / "final")
+    assert final.config.layer_norm_position == "post" and final.config.position_embedding_type == "sinusoidal"
+    changed = [n for n, p in final.named_parameters() if not p.equal(pretrained.get_parameter(n))]
+    assert "lm_head.weight" in changed  # fine-tuning continued from the pre-trained weights and changed them
+    results = json.loads((tmp_path / "final" / "eval_results.json").read_text())
+    assert {"eval_text_score", "eval_repeat_rate", "eval_distinct2"} <= set(results)
+
+
 def test_train_script_causal_lm_lora(tmp_path, monkeypatch):
     _run("train_explainer.py", ["--output_dir", str(tmp_path), "--model_type", "causal_lm", "--use_lora", "true",
                                 "--num_train_epochs", "1", "--max_steps", "3", *TINY, "--save_strategy", "no",
@@ -75,7 +118,7 @@ def test_train_script_causal_lm_lora(tmp_path, monkeypatch):
 
 def test_benchmark_script_quick(tmp_path, monkeypatch):
     output = tmp_path / "bench.json"
-    _run("benchmark_explainer.py", ["--output", str(output), "--quick", "--num_train_epochs", "1",
+    _run("benchmark_explainer.py", ["--output", str(output), "--quick", "--num_train_epochs", "1", "--seeds", "0",
                                     "--no_repeat_ngram_size", "2"], monkeypatch)
     report = json.loads(output.read_text())
     assert set(report["results"]) == {"peter", "peter_plus", "peter/no_repeat_2", "peter_plus/no_repeat_2",
@@ -86,4 +129,5 @@ def test_benchmark_script_quick(tmp_path, monkeypatch):
         bigrams = list(zip(text.split(), text.split()[1:]))
         assert len(bigrams) == len(set(bigrams)), text
     assert report["results"]["peter"]["rmse"] == report["results"]["peter/no_repeat_2"]["rmse"]  # one model
+    assert report["results"]["peter"]["seeds"] == [0] and report["results"]["peter"]["std"]["bleu1"] == 0.0
     assert len(report["samples"]["real"]) == 10 and report["data_file"] == "synthetic"

@@ -161,6 +161,27 @@ def test_feature_metrics_multiword_and_div_matches_pairwise():
         M.feature_matching_ratio([["a"]], [""])
 
 
+def test_degeneration_metrics_hand_computed(explanation):
+    preds = ["i love the love the guitar", "a a great pick", "great pick", ""]
+    out = explanation.compute(predictions=preds, references=["x"] * 4)
+    # unigrams: 6 + 4 + 2 = 12 tokens, distinct {i, love, the, guitar, a, great, pick} = 7
+    assert out["distinct1"] == pytest.approx(7 / 12)
+    # bigrams: 5 + 3 + 1 = 9, distinct: i-love love-the the-love the-guitar a-a a-great great-pick = 7
+    assert out["distinct2"] == pytest.approx(7 / 9)
+    assert out["repeat_rate"] == pytest.approx(2 / 4)  # "love the love the" (n=2), "a a" (n=1)
+    assert out["empty_rate"] == pytest.approx(1 / 4)
+    # "the love the" repeats no n-gram back to back; with n up to 1 only "a a" counts
+    assert not M.repeats_back_to_back("the love the".split(), 2)
+    assert explanation.compute(predictions=preds, references=["x"] * 4, repeat_ngram_size=1)["repeat_rate"] == 0.25
+
+
+def test_degenerate_output_scores_low_diversity(explanation):
+    """A model that writes the same word every time gets distinct-2 near 0 and repeat rate 1."""
+    out = explanation.compute(predictions=["the " * 15] * 278, references=["the guitar sounds great"] * 278)
+    assert out["repeat_rate"] == 1.0
+    assert out["distinct2"] < 0.001 and out["usr"] < 0.01
+
+
 # ---------------------------------------------------------------- rating
 def test_rating_clips_and_agrees_with_sklearn(rating):
     out = rating.compute(predictions=[5.7, 3.0, 0.2], references=[5, 4, 1])

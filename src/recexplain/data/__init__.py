@@ -19,5 +19,11 @@ from .explanation_tokenizer import (
     load_vocabularies,
     save_vocabularies,
 )
-from .reviews import RECORD_FIELDS, load_explanation_records, read_peter_pickle, split_explanation_records
+from .reviews import (
+    RECORD_FIELDS,
+    load_explanation_records,
+    read_peter_pickle,
+    split_explanation_records,
+    training_reviews,
+)
 from .synthetic_reviews import synthetic_explanation_records

@@ -143,6 +143,21 @@ def load_explanation_records(path: Optional[Union[str, Path]] = None, **extracti
     return datasets.Dataset.from_list([{k: r[k] for k in RECORD_FIELDS} for r in records])
 
 
+def training_reviews(path: Optional[Union[str, Path]], splits) -> List[Dict]:
+    """Whole reviews `{user, item, rating, text}` a model may learn from: every review of the Amazon file `path` except those
+    behind a validation or test record of `splits` (their sentences are the held-out references).
+
+    Several times more text than the one explanation sentence per training record: for in-domain language-model
+    pre-training and for training the rating judge. Without raw reviews (synthetic data, PETER pickles) it is the
+    training split's explanation sentences.
+    """
+    if path is None or Path(path).suffix in _PICKLE_SUFFIXES:
+        return [{"user": r["user"], "item": r["item"], "rating": r["rating"], "text": r["explanation"]}
+                for r in splits["train"]]
+    held_out = {(r["user"], r["item"]) for name in ("validation", "test") for r in splits[name]}
+    return [r for r in read_amazon_reviews(path) if (r["user"], r["item"]) not in held_out]
+
+
 def split_explanation_records(dataset, seed: int = 42, ratios: Sequence[float] = (0.8, 0.1, 0.1)):
     """Seeded train/validation/test `DatasetDict`; held-out records whose user or item is not in train move there."""
     import datasets

@@ -4,15 +4,21 @@ Shared by `scripts/train_explainer.py` and `scripts/benchmark_explainer.py`.
 """
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional, Tuple
 
-from transformers import TrainingArguments
+from transformers import Trainer, TrainingArguments
 
 from ..data.explanation_collator import ExplanationCollator, tokenize_explanation_dataset
 from ..data.explanation_tokenizer import PROMPT_LENGTH, RATINGS, SPECIAL_TOKENS, build_explanation_tokenizer
-from ..data.reviews import load_explanation_records, split_explanation_records
+from ..data.explanation_extraction import split_sentences
+from ..data.reviews import load_explanation_records, split_explanation_records, training_reviews
+from ..models.explainer.configuration_explainer import RecExplainerConfig
+from .checkpoints import atomic_output_dir
+from .explainer_evaluation import explanation_scores, generate_explanations
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +41,20 @@ class ExplainerModelArguments:
     rating_loss_weight: float = field(default=0.1, metadata={"help": "weight of the rating MSE (PETER: 0.1)"})
     context_loss_weight: float = field(default=1.0, metadata={"help": "weight of the bag-of-words context loss"})
     max_explanation_length: int = field(default=15, metadata={"help": "explanation words kept (PETER: 15)"})
+    layer_norm_position: str = field(
+        default=RecExplainerConfig.layer_norm_position, metadata={"help": "peter: 'pre' or 'post' (PETER) layer norm"}
+    )
+    position_embedding_type: str = field(
+        default=RecExplainerConfig.position_embedding_type,
+        metadata={"help": "peter: 'learned' or 'sinusoidal' (PETER) positions"},
+    )
+    scale_embeddings: bool = field(
+        default=RecExplainerConfig.scale_embeddings,
+        metadata={"help": "peter: multiply token embeddings by sqrt(hidden_size) (PETER)"},
+    )
+    attention_dropout: float = field(
+        default=RecExplainerConfig.attention_dropout, metadata={"help": "dropout on attention probabilities"}
+    )
     visible_prefix_slots: Optional[str] = field(
         default=None, metadata={"help": "causal_lm only: 'peter' (user, item) or 'peter_plus' (+ feature); default peter"}
     )
@@ -90,7 +110,9 @@ def build_explainer(args: ExplainerModelArguments, tokenizer):
         config = RecExplainerConfig(
             hidden_size=args.hidden_size, num_hidden_layers=args.num_hidden_layers,
             num_attention_heads=args.num_attention_heads, intermediate_size=args.intermediate_size,
-            dropout=args.dropout, visible_prefix_slots=args.model_type, **common,
+            dropout=args.dropout, attention_dropout=args.attention_dropout,
+            layer_norm_position=args.layer_norm_position, position_embedding_type=args.position_embedding_type,
+            scale_embeddings=args.scale_embeddings, visible_prefix_slots=args.model_type, **common,
         )
         return RecExplainerForConditionalGeneration(config)
     from transformers import GPT2Config
@@ -147,11 +169,40 @@ def load_explanation_splits(data: ExplanationDataArguments):
     return split_explanation_records(load_explanation_records(data.data_file, **kwargs), seed=data.split_seed)
 
 
-def prepare_explanation_data(data: ExplanationDataArguments, max_explanation_length: int):
-    """`(splits, tokenizer, tokenized)`: record splits, the tokenizer of the training split, tokenized splits."""
+def sentence_records(reviews, features, max_words: int, min_words: int = 3):
+    """Language-model pre-training records: one per sentence of `min_words`..`max_words` tokens of each review
+    (`{user, item, rating, text}`), with the first of `features` the sentence mentions (else None: `<unk>`)."""
+    import datasets
+
+    phrases = sorted(({f: tuple(f.split()) for f in features}).items(), key=lambda kv: -len(kv[1]))
+    rows = []
+    for review in reviews:
+        for tokens in split_sentences(review["text"]):
+            if not min_words <= len(tokens) <= max_words:
+                continue
+            grams = {tuple(tokens[i:i + n]) for n in {len(p) for _, p in phrases} for i in range(len(tokens))}
+            feature = next((f for f, phrase in phrases if phrase in grams), None)
+            rows.append({"user": review["user"], "item": review["item"], "rating": review["rating"],
+                         "feature": feature, "explanation": " ".join(tokens)})
+    return datasets.Dataset.from_list(rows)
+
+
+def prepare_explanation_data(data: ExplanationDataArguments, max_explanation_length: int, lm_pretraining: bool = False):
+    """`(splits, tokenizer, tokenized)`: record splits, the tokenizer of the training split, tokenized splits.
+
+    With `lm_pretraining`, `splits["pretraining"]` / `tokenized["pretraining"]` hold every sentence of the training
+    reviews (`sentence_records` of `training_reviews`: no validation or test review), and the tokenizer's words
+    come from them too.
+    """
     splits = load_explanation_splits(data)
+    vocabulary_records = splits["train"]
+    if lm_pretraining:
+        features = sorted(set(splits["train"]["feature"]))
+        splits["pretraining"] = sentence_records(training_reviews(data.data_file, splits), features, data.max_words)
+        vocabulary_records = splits["train"].to_list() + splits["pretraining"].to_list()
+        logger.info("language-model pre-training: %d review sentences", len(splits["pretraining"]))
     tokenizer = build_explanation_tokenizer(
-        splits["train"], min_word_freq=data.min_word_freq, max_vocab=data.max_vocab,
+        vocabulary_records, min_word_freq=data.min_word_freq, max_vocab=data.max_vocab,
         model_max_length=PROMPT_LENGTH + max_explanation_length + 1,
     )
     tokenized = {
@@ -173,26 +224,114 @@ class ExplainerTrainingArguments(TrainingArguments):
     save_strategy: str = field(default="epoch", metadata={"help": "when to write checkpoints"})
     save_total_limit: Optional[int] = field(default=2, metadata={"help": "checkpoints kept"})
     load_best_model_at_end: bool = field(default=True, metadata={"help": "end with the best validation checkpoint"})
-    metric_for_best_model: Optional[str] = field(default="eval_loss", metadata={"help": "checkpoint selection metric"})
+    metric_for_best_model: Optional[str] = field(
+        default="eval_text_score",
+        metadata={"help": "checkpoint selection metric: eval_text_score (mean of validation BLEU-1 and ROUGE-L of "
+                          "greedy explanations; the loss need not follow text quality), eval_loss, eval_bleu1, ..."},
+    )
+    greater_is_better: Optional[bool] = field(
+        default=None, metadata={"help": "whether a larger metric_for_best_model is better (default: not for losses)"}
+    )
     logging_steps: float = field(default=20, metadata={"help": "log every N steps"})
     report_to: Optional[str] = field(default="none", metadata={"help": "experiment trackers (none, tensorboard, ...)"})
     remove_unused_columns: bool = field(default=False, metadata={"help": "keep rating_labels for the collator"})
+    lm_pretraining_epochs: float = field(
+        default=0.0,
+        metadata={"help": "epochs of in-domain language-model pre-training on every sentence of the training reviews "
+                          "before fine-tuning on the explanation records (0: off); best validation checkpoint kept"},
+    )
+
+
+class ExplainerTrainer(Trainer):
+    """`Trainer` whose evaluation also generates greedy explanations for `generation_records` and scores them.
+
+    Adds `{prefix}_bleu1, _rougeL, _usr, _repeat_rate, ...` (the explanation metrics) and `{prefix}_text_score` =
+    (BLEU-1 + ROUGE-L) / 2 to the evaluation metrics, so that checkpoint selection and early stopping can use the
+    text a user would read rather than the loss.
+    """
+
+    def __init__(self, *args, generation_records=None, feature_vocab=None, max_new_tokens: int = 16, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.generation_records = list(generation_records or [])
+        self.feature_vocab = list(feature_vocab or [])
+        self.max_new_tokens = max_new_tokens
+
+    def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
+                        metric_key_prefix="eval"):
+        output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
+        if self.generation_records:
+            model = self.accelerator.unwrap_model(self.model)
+            texts, ratings = generate_explanations(
+                model, self.processing_class, self.generation_records, self.max_new_tokens
+            )
+            scores = explanation_scores(texts, ratings, self.generation_records, self.feature_vocab)
+            scores["text_score"] = (scores["bleu1"] + scores["rougeL"]) / 2
+            output.metrics.update({f"{metric_key_prefix}_{k}": float(v) for k, v in scores.items()})
+        return output
+
+
+def _explainer_trainer(model, tokenizer, training_args, train_dataset, validation, splits, max_new_tokens,
+                       early_stopping_patience):
+    """An `ExplainerTrainer` that evaluates on `validation` (tokenized) and, with `splits`, on the generated
+    explanations of the validation records."""
+    from transformers import EarlyStoppingCallback
+
+    return ExplainerTrainer(
+        model=model, args=training_args, train_dataset=train_dataset, eval_dataset=validation,
+        data_collator=ExplanationCollator(tokenizer), processing_class=tokenizer,
+        callbacks=[EarlyStoppingCallback(early_stopping_patience)] if early_stopping_patience else [],
+        generation_records=splits["validation"].to_list() if splits is not None else None,
+        feature_vocab=sorted(set(splits["train"]["feature"])) if splits is not None else None,
+        max_new_tokens=max_new_tokens,
+    )
+
+
+def pretrain_language_model(model, tokenizer, tokenized, training_args, splits, max_new_tokens: int,
+                            early_stopping_patience: Optional[int] = None):
+    """Stage 1 of `train_explainer`: train on `tokenized["pretraining"]` (all training-review sentences) for
+    `training_args.lm_pretraining_epochs`, keeping the best validation checkpoint; returns the model.
+
+    Runs in `OUTPUT_DIR/lm_pretraining`; when that folder already holds a `final` model (an earlier run), it is
+    loaded instead of training again.
+    """
+    if "pretraining" not in tokenized:
+        raise ValueError("lm_pretraining_epochs > 0 needs the pre-training sentences: "
+                         "prepare_explanation_data(..., lm_pretraining=True)")
+    stage_dir = Path(training_args.output_dir) / "lm_pretraining"
+    final = stage_dir / "final"
+    if (final / "config.json").is_file():
+        logger.info("language-model pre-training: loading %s", final)
+        return type(model).from_pretrained(final)
+    stage_args = copy.deepcopy(training_args)
+    stage_args.output_dir, stage_args.num_train_epochs = str(stage_dir), training_args.lm_pretraining_epochs
+    trainer = _explainer_trainer(model, tokenizer, stage_args, tokenized["pretraining"], tokenized["validation"],
+                                 splits, max_new_tokens, early_stopping_patience)
+    trainer.train()
+    if trainer.is_world_process_zero():
+        with atomic_output_dir(final) as tmp:
+            trainer.model.save_pretrained(tmp)
+    return trainer.model
 
 
 def train_explainer(
     model, tokenizer, tokenized, training_args: TrainingArguments, resume_from_checkpoint=None,
-    early_stopping_patience: Optional[int] = None,
+    early_stopping_patience: Optional[int] = None, splits=None, max_new_tokens: int = 16,
 ):
-    """Run `transformers.Trainer` on the tokenized train split (validation for evaluation); returns the trainer.
+    """Run `ExplainerTrainer` on the tokenized train split (validation for evaluation); returns the trainer.
 
-    With `early_stopping_patience`, training stops after that many evaluations without improvement.
+    With the record `splits`, every evaluation also scores greedy explanations of the validation records (the
+    `eval_text_score` that checkpoint selection uses by default). With `early_stopping_patience`, training stops
+    after that many evaluations without improvement of `training_args.metric_for_best_model`. With
+    `training_args.lm_pretraining_epochs > 0`, `pretrain_language_model` runs first.
     """
-    from transformers import EarlyStoppingCallback, Trainer
-
-    callbacks = [EarlyStoppingCallback(early_stopping_patience)] if early_stopping_patience else []
-    trainer = Trainer(
-        model=model, args=training_args, train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
-        data_collator=ExplanationCollator(tokenizer), processing_class=tokenizer, callbacks=callbacks,
-    )
+    needs_text = (training_args.metric_for_best_model or "").removeprefix("eval_") not in ("", "loss")
+    if needs_text and splits is None:
+        raise ValueError(f"metric_for_best_model={training_args.metric_for_best_model!r} needs the record splits "
+                         "(generated validation explanations): pass `splits`, or select on eval_loss")
+    if getattr(training_args, "lm_pretraining_epochs", 0) > 0:
+        model = pretrain_language_model(model, tokenizer, tokenized, training_args, splits, max_new_tokens,
+                                        early_stopping_patience)
+    trainer = _explainer_trainer(model, tokenizer, training_args, tokenized["train"], tokenized["validation"],
+                                 splits, max_new_tokens, early_stopping_patience)
     trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     return trainer

@@ -1,6 +1,7 @@
 """Explanation-quality metrics (PETER conventions) as a local `evaluate` module.
 
 Text quality: BLEU-1/4 (sacrebleu), ROUGE-1/2/L F (rouge-score), USR.
+Degeneration: distinct-1/2 (Li et al., NAACL 2016) and the repeat rate.
 Feature-level (Li et al., PETER, ACL 2021): FMR, FCR, DIV.
 Self-contained so that the folder works on its own with `evaluate.load(path)`.
 """
@@ -23,6 +24,14 @@ strings that are already tokenized); no lowercasing or re-tokenization.
   (rouge-score with a whitespace tokenizer, no stemming), as a percentage (0-100).
 - `usr`: unique sentence ratio, distinct generated token sequences / samples,
   a fraction (0-1); `usn` is the number of distinct sequences.
+- `distinct1`, `distinct2`: distinct unigrams / bigrams over all generated
+  explanations divided by the number of unigrams / bigrams (corpus level,
+  Li et al., NAACL 2016), fractions (0-1): low when every explanation reuses
+  the same words.
+- `repeat_rate`: share of generated explanations that contain some n-gram
+  (n = 1..`repeat_ngram_size`, default 2) twice *back to back* ("the love the
+  love", "a a"), a fraction; the loops of a degenerate greedy decoder.
+- `empty_rate`: share of generated explanations without any token.
 - With `features` (the ground-truth feature of each sample):
   `fmr`, feature matching ratio: fraction of generated explanations that
   contain their own ground-truth feature (as a contiguous token sequence).
@@ -40,10 +49,12 @@ Args:
     references (`list` of `str` or of `list` of `str`): one ground truth per sample.
     features (`list` of `str`, *optional*): ground-truth feature per sample; enables `fmr`.
     feature_vocab (`list` of `str`, *optional*): all features; enables `fcr` and `div`.
-    Pass `features`/`feature_vocab` to `compute` (not to `add_batch`).
+    repeat_ngram_size (`int`, *optional*, defaults to 2): longest n-gram checked for back-to-back repeats.
+    Pass `features`/`feature_vocab`/`repeat_ngram_size` to `compute` (not to `add_batch`).
 Returns:
     `dict`: `bleu1`, `bleu4`, `rouge1`, `rouge2`, `rougeL` (percentages),
-    `usr` (fraction), `usn` (count), and when requested `fmr`, `fcr` (fractions), `div`.
+    `usr`, `distinct1`, `distinct2`, `repeat_rate`, `empty_rate` (fractions), `usn` (count),
+    and when requested `fmr`, `fcr` (fractions), `div`.
 Examples:
     >>> m = recexplain.metrics.load("explanation")
     >>> m.compute(predictions=["the room is clean"], references=["the room was clean"], features=["room"])
@@ -95,6 +106,26 @@ def unique_sentence_ratio(predictions: list) -> tuple:
     """`(usr, usn)`: share and number of distinct generated token sequences."""
     unique = {tuple(p) for p in predictions}
     return len(unique) / len(predictions), len(unique)
+
+
+def distinct_n(predictions: list, n: int) -> float:
+    """Corpus distinct-n: distinct n-grams / all n-grams over the predictions (0 when there are none)."""
+    grams = [tuple(p[i : i + n]) for p in predictions for i in range(len(p) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def repeats_back_to_back(tokens: list, max_n: int) -> bool:
+    """Whether some n-gram (n <= `max_n`) is immediately followed by itself: "a a", "the love the love"."""
+    return any(
+        tokens[i : i + n] == tokens[i + n : i + 2 * n]
+        for n in range(1, max_n + 1)
+        for i in range(len(tokens) - 2 * n + 1)
+    )
+
+
+def repeat_rate(predictions: list, max_n: int = 2) -> float:
+    """Share of predictions with a back-to-back repeated n-gram (n <= `max_n`)."""
+    return sum(repeats_back_to_back(p, max_n) for p in predictions) / len(predictions)
 
 
 def feature_matching_ratio(predictions: list, features: list) -> float:
@@ -152,13 +183,18 @@ class Explanation(evaluate.Metric):
             reference_urls=["https://github.com/lileipisces/PETER"],
         )
 
-    def _compute(self, predictions, references, features=None, feature_vocab=None):
+    def _compute(self, predictions, references, features=None, feature_vocab=None, repeat_ngram_size=2):
         if len(predictions) == 0:
             raise ValueError("no predictions given")
+        if repeat_ngram_size < 1:
+            raise ValueError(f"repeat_ngram_size must be >= 1, got {repeat_ngram_size}")
         preds = [_tokens(p) for p in predictions]
         refs = [_tokens(r) for r in references]
         out = {"bleu1": bleu(preds, refs, 1), "bleu4": bleu(preds, refs, 4), **rouge(preds, refs)}
         out["usr"], out["usn"] = unique_sentence_ratio(preds)
+        out["distinct1"], out["distinct2"] = distinct_n(preds, 1), distinct_n(preds, 2)
+        out["repeat_rate"] = repeat_rate(preds, repeat_ngram_size)
+        out["empty_rate"] = sum(not p for p in preds) / len(preds)
         if features is not None:
             out["fmr"] = feature_matching_ratio(preds, list(features))
         if feature_vocab is not None:

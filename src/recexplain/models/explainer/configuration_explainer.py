@@ -15,6 +15,8 @@ VISIBLE_SLOT_PRESETS = {
     "peter_plus": ["user", "item", "feature"],
 }
 BACKBONES = ("peter", "causal_lm")
+LAYER_NORM_POSITIONS = ("pre", "post")
+POSITION_EMBEDDING_TYPES = ("learned", "sinusoidal")
 LOSS_NAMES = ("text", "rating", "context")
 
 
@@ -38,7 +40,12 @@ class RecExplainerConfig(PreTrainedConfig):
         dropout (`float`): dropout on embeddings, attention outputs and feed-forward outputs.
         attention_dropout (`float`): dropout on the attention probabilities.
         max_position_embeddings (`int`): longest sequence (prefix + `<bos>` + words + `<eos>`).
-        layer_norm_eps (`float`): epsilon of the layer norms (pre-LN layers plus a final norm).
+        layer_norm_position (`str`): `"pre"` (`x + f(norm(x))`, plus a final norm) or `"post"` (`norm(x + f(x))`,
+            as in PETER's `nn.TransformerEncoderLayer`); `"peter"` backbone only.
+        position_embedding_type (`str`): `"learned"` position embeddings or fixed `"sinusoidal"` ones (PETER).
+        scale_embeddings (`bool`): multiply the token embeddings by `sqrt(hidden_size)` before adding the positions
+            (PETER, after Vaswani et al.).
+        layer_norm_eps (`float`): epsilon of the layer norms.
         initializer_range (`float`): standard deviation of the normal weight initialisation.
         visible_prefix_slots (`list[str]` or `str`): prefix slots that tokens may attend to, a subset of
             `("user", "item", "rating", "feature")`, or a preset name: `"peter"` (user, item) or `"peter_plus"`
@@ -74,6 +81,9 @@ class RecExplainerConfig(PreTrainedConfig):
     dropout: float = 0.2
     attention_dropout: float = 0.0
     max_position_embeddings: int = 128
+    layer_norm_position: str = "pre"
+    position_embedding_type: str = "learned"
+    scale_embeddings: bool = False
     layer_norm_eps: float = 1e-5
     initializer_range: float = 0.02
     visible_prefix_slots: list[str] | str | None = None
@@ -142,6 +152,10 @@ class RecExplainerConfig(PreTrainedConfig):
                 raise ValueError(f"`{name}` must be a positive integer, got {getattr(self, name)!r}")
         if self.backbone not in BACKBONES:
             raise ValueError(f"`backbone` must be one of {BACKBONES}, got {self.backbone!r}")
+        for name, allowed in (("layer_norm_position", LAYER_NORM_POSITIONS),
+                              ("position_embedding_type", POSITION_EMBEDDING_TYPES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"`{name}` must be one of {allowed}, got {getattr(self, name)!r}")
         if self.hidden_size % self.num_attention_heads != 0:
             raise ValueError(
                 f"`hidden_size` ({self.hidden_size}) must be a multiple of `num_attention_heads` "

@@ -12,6 +12,7 @@ prefix tokens only and text tokens to the visible prefix tokens and earlier text
 under left padding, with a KV cache and with TRL's `position_ids = cumsum(mask) - mask`.
 """
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -161,10 +162,12 @@ class RecExplainerAttention(nn.Module):
 
 
 class RecExplainerLayer(GradientCheckpointingLayer):
-    """Pre-LN Transformer layer: `x + attn(norm(x))`, then `x + ffn(norm(x))`."""
+    """Transformer layer. Pre-LN: `x + attn(norm(x))`, then `x + ffn(norm(x))`; post-LN (PETER):
+    `norm(x + attn(x))`, then `norm(x + ffn(x))`."""
 
     def __init__(self, config: RecExplainerConfig, layer_idx: int):
         super().__init__()
+        self.pre_norm = config.layer_norm_position == "pre"
         self.attention_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.attention = RecExplainerAttention(config, layer_idx)
         self.ffn_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
@@ -177,10 +180,25 @@ class RecExplainerLayer(GradientCheckpointingLayer):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, hidden_states, attention_mask, cache=None):
-        hidden_states = hidden_states + self.dropout(
-            self.attention(self.attention_norm(hidden_states), attention_mask, cache)
+        if self.pre_norm:
+            hidden_states = hidden_states + self.dropout(
+                self.attention(self.attention_norm(hidden_states), attention_mask, cache)
+            )
+            return hidden_states + self.dropout(self.ffn(self.ffn_norm(hidden_states)))  # [B, S, H]
+        hidden_states = self.attention_norm(
+            hidden_states + self.dropout(self.attention(hidden_states, attention_mask, cache))
         )
-        return hidden_states + self.dropout(self.ffn(self.ffn_norm(hidden_states)))  # [B, S, H]
+        return self.ffn_norm(hidden_states + self.dropout(self.ffn(hidden_states)))  # [B, S, H]
+
+
+def sinusoidal_positions(length: int, dim: int) -> torch.FloatTensor:
+    """Fixed sine/cosine position encodings (Vaswani et al. 2017): `[length, dim]`."""
+    positions = torch.arange(length, dtype=torch.float)[:, None]  # [L, 1]
+    frequencies = torch.exp(torch.arange(0, dim, 2, dtype=torch.float) * (-math.log(10000.0) / dim))  # [dim / 2]
+    table = torch.zeros(length, dim)
+    table[:, 0::2] = torch.sin(positions * frequencies)
+    table[:, 1::2] = torch.cos(positions * frequencies)[:, : dim // 2]
+    return table
 
 
 class RecExplainerPreTrainedModel(PreTrainedModel):
@@ -196,6 +214,11 @@ class RecExplainerPreTrainedModel(PreTrainedModel):
         # Linear/Embedding/LayerNorm: transformers' defaults with `config.initializer_range`; a causal LM backbone
         # keeps its own initialisation (its modules belong to its own `PreTrainedModel`).
         super()._init_weights(module)
+        config = self.config
+        if (config.backbone == "peter" and config.position_embedding_type == "sinusoidal"
+                and isinstance(module, nn.Embedding) and not module.weight.requires_grad):
+            # the fixed sinusoidal table is the only frozen embedding
+            init.copy_(module.weight, sinusoidal_positions(config.max_position_embeddings, config.hidden_size))
         rating_head = getattr(self, "rating_head", None)
         if rating_head is not None and module is rating_head[-1]:
             # start the rating head at the middle of the rating range
@@ -217,10 +240,18 @@ class RecExplainerModel(RecExplainerPreTrainedModel):
             self.entity_embeddings = nn.Embedding(config.num_entity_tokens, config.hidden_size)
         else:
             self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
-            self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size)
+            if config.position_embedding_type == "sinusoidal":
+                self.position_embeddings = nn.Embedding.from_pretrained(
+                    sinusoidal_positions(config.max_position_embeddings, config.hidden_size), freeze=True
+                )
+            else:
+                self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size)
+            self.embedding_scale = math.sqrt(config.hidden_size) if config.scale_embeddings else 1.0
             self.dropout = nn.Dropout(config.dropout)
             self.layers = nn.ModuleList(RecExplainerLayer(config, i) for i in range(config.num_hidden_layers))
-            self.norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+            # post-LN layers end normalised already (PETER has no final norm)
+            self.norm = (nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+                         if config.layer_norm_position == "pre" else nn.Identity())
         self.post_init()
 
     def get_input_embeddings(self):
@@ -306,7 +337,9 @@ class RecExplainerModel(RecExplainerPreTrainedModel):
                 raise ValueError(
                     f"sequence longer than max_position_embeddings={self.config.max_position_embeddings}"
                 )
-            hidden_states = self.dropout(inputs_embeds + self.position_embeddings(position_ids))  # [B, S, H]
+            hidden_states = self.dropout(
+                inputs_embeds * self.embedding_scale + self.position_embeddings(position_ids)
+            )  # [B, S, H]
             all_hidden_states = (hidden_states,) if output_hidden_states else None
             for layer in self.layers:
                 hidden_states = layer(hidden_states, mask, cache if use_cache else None)  # [B, S, H]
