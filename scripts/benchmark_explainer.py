@@ -8,7 +8,9 @@
 
 Reports `rmse, mae, bleu1, bleu4, rouge1, rouge2, rougeL, usr, distinct1, distinct2, repeat_rate, div, fcr, fmr`
 on the test split (mean, std and per-seed values over `--seeds`) for
-`peter` (user + item prefix), `peter_plus` (+ the test record's feature as input), `item_retrieval` (per
+`peter` (user + item prefix, PETER's plain greedy decoding), `peter/chosen_decoding` (the same model with the
+decoding `choose_decoding` picks on the validation split, the one `train_explainer.py` saves as the default),
+`peter_plus` (+ the test record's feature as input), `item_retrieval` (per
 test pair, the training explanation of the same item closest in TF-IDF to the user's own training
 explanations), `mean_rating` (the training mean) and `bias_rating` (mean + user and item biases).
 Both models train with `transformers.Trainer`, keeping the checkpoint with the best validation text score (mean of
@@ -43,7 +45,12 @@ from recexplain.training.explainer import (
     train_explainer,
 )
 from recexplain.training.explainer_baselines import bias_rating, item_retrieval, mean_rating
-from recexplain.training.explainer_evaluation import explanation_scores, generate_explanations
+from recexplain.training.explainer_evaluation import (
+    PLAIN_GREEDY,
+    choose_decoding,
+    explanation_scores,
+    generate_explanations,
+)
 
 logger = logging.getLogger("benchmark_explainer")
 METRICS = ("rmse", "mae", "bleu1", "bleu4", "rouge1", "rouge2", "rougeL", "usr", "distinct1", "distinct2",
@@ -107,7 +114,8 @@ def train_and_score(bench, model_args, splits, tokenizer, tokenized, work_dir, s
     seconds = time.time() - started
     test = splits["test"].to_list()
     features = sorted(set(splits["train"]["feature"]))
-    decodings = {name: {}}
+    chosen, _ = choose_decoding(trainer.model, tokenizer, splits["validation"].to_list(), features, max_new_tokens)
+    decodings = {name: {}, f"{name}/chosen_decoding": chosen}
     if bench.no_repeat_ngram_size:
         n = bench.no_repeat_ngram_size
         decodings[f"{name}/no_repeat_{n}"] = {"no_repeat_ngram_size": n}
@@ -116,7 +124,8 @@ def train_and_score(bench, model_args, splits, tokenizer, tokenized, work_dir, s
         texts, ratings = generate_explanations(trainer.model, tokenizer, test, max_new_tokens, **generation_kwargs)
         scores = explanation_scores(texts, ratings, test, features)
         scores.update(avg_length=average_length(texts), train_seconds=round(seconds, 1),
-                      best_eval_text_score=trainer.state.best_metric, epochs_run=trainer.state.epoch)
+                      best_eval_text_score=trainer.state.best_metric, epochs_run=trainer.state.epoch,
+                      **{f"decoding_{k}": v for k, v in {**PLAIN_GREEDY, **generation_kwargs}.items()})
         rows[row] = scores, texts
     return rows
 
@@ -191,7 +200,7 @@ def main():
             goals[f"{name}_repeat_rate_below_5pct"] = results[name]["repeat_rate"] < 0.05
     if Path(data_args.data_file or "").name == ORIGINAL_PETER_DATA:
         for name, scores in results.items():
-            reference = ORIGINAL_PETER.get(name.split("/")[0]) if "no_repeat" not in name else None
+            reference = ORIGINAL_PETER.get(name.split("/")[0])
             for metric, value in (reference or {}).items():
                 goals[f"{name}_{metric}_at_least_original"] = scores[metric] >= value
     report = {

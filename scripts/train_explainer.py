@@ -10,7 +10,8 @@
 
 Writes checkpoints to `--output_dir` (a re-run resumes from the last one; `--resume false` starts over) and the
 final model to `OUTPUT_DIR/final`, written atomically: model + generation config, tokenizer,
-`explanation_vocab.json` (users, items, features, words) and `eval_results.json` (validation metrics).
+`explanation_vocab.json` (users, items, features, words), `eval_results.json` (validation metrics, with the saved
+decoding) and `decoding_choice.json` (the decodings tried on validation; the best is the generation config's default).
 """
 import json
 import logging
@@ -32,10 +33,11 @@ from recexplain.training.explainer import (
     ExplanationDataArguments,
     build_explainer,
     prepare_explanation_data,
+    set_generation_defaults,
     train_explainer,
     unwrap_explainer,
 )
-from recexplain.training.explainer_evaluation import explanation_scores, generate_explanations
+from recexplain.training.explainer_evaluation import explanation_scores, generate_explanations, saved_decoding
 
 logger = logging.getLogger("train_explainer")
 
@@ -46,6 +48,11 @@ class ScriptArguments:
 
     resume: bool = field(default=True, metadata={"help": "resume from the last checkpoint in --output_dir if any"})
     num_samples: int = field(default=10, metadata={"help": "validation explanations printed next to the real ones"})
+    choose_decoding: bool = field(
+        default=True, metadata={"help": "save the greedy decoding (no_repeat_ngram_size / repetition_penalty) with "
+                                        "the best validation text score and < 5% looping explanations as the "
+                                        "generation config's defaults (table: final/decoding_choice.json)"}
+    )
     early_stopping_patience: int = field(
         default=0, metadata={"help": "stop after this many evaluations without a better metric_for_best_model (0: off)"}
     )
@@ -86,13 +93,11 @@ def main():
 
     model = unwrap_explainer(trainer.model)
     max_new_tokens = model_args.max_explanation_length + 1
-    model.generation_config.update(
-        max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-    )
+    decodings = set_generation_defaults(model, tokenizer, splits, max_new_tokens, choose=script_args.choose_decoding)
     valid = splits["validation"].to_list()
     vocab_features = sorted(set(splits["train"]["feature"]))
-    predictions, ratings = generate_explanations(model, tokenizer, valid, max_new_tokens)
+    predictions, ratings = generate_explanations(model, tokenizer, valid, max_new_tokens,
+                                                 **saved_decoding(model.generation_config))
     eval_results.update({f"eval_{k}": v for k, v in explanation_scores(predictions, ratings, valid, vocab_features).items()})
     logger.info("validation: %s", json.dumps(eval_results, indent=1))
     for record, text in list(zip(valid, predictions))[: script_args.num_samples]:
@@ -103,6 +108,8 @@ def main():
         tokenizer.save_pretrained(tmp)
         save_vocabularies(tokenizer, tmp)
         (tmp / "eval_results.json").write_text(json.dumps(eval_results, indent=1), encoding="utf-8")
+        if decodings:
+            (tmp / "decoding_choice.json").write_text(json.dumps(decodings, indent=1), encoding="utf-8")
         metrics = {k[len("eval_"):]: v for k, v in eval_results.items()
                    if k[len("eval_"):] in ("rmse", "mae", "bleu1", "bleu4", "rougeL", "usr", "fmr", "fcr", "div")}
         render_model_card(

@@ -82,6 +82,12 @@ def test_train_script_saves_and_resumes(tmp_path, monkeypatch, caplog):
     tokenizer = AutoTokenizer.from_pretrained(final)
     assert model.config.visible_prefix_slots == ["user", "item", "feature"] and tokenizer.padding_side == "left"
     assert model.generation_config.max_new_tokens == 9
+    choices = json.loads((final / "decoding_choice.json").read_text())
+    assert len(choices) == 5 and choices[0]["generation_kwargs"] == {"no_repeat_ngram_size": 0, "repetition_penalty": 1.0}
+    clean = [c for c in choices if c["repeat_rate"] < 0.05]
+    if clean:  # the saved default is the best non-looping decoding on validation
+        best = max(clean, key=lambda c: c["text_score"])
+        assert model.generation_config.no_repeat_ngram_size == best["generation_kwargs"]["no_repeat_ngram_size"]
     card = ModelCard.load(final / "README.md")
     assert {r.metric_type: r.metric_value for r in card.data.eval_results}["bleu1"] == results["eval_bleu1"]
     logging.getLogger("train_explainer").disabled = False  # another library's dictConfig may have disabled it
@@ -122,7 +128,9 @@ def test_benchmark_script_quick(tmp_path, monkeypatch):
                                     "--no_repeat_ngram_size", "2"], monkeypatch)
     report = json.loads(output.read_text())
     assert set(report["results"]) == {"peter", "peter_plus", "peter/no_repeat_2", "peter_plus/no_repeat_2",
+                                      "peter/chosen_decoding", "peter_plus/chosen_decoding",
                                       "item_retrieval", "mean_rating", "bias_rating"}
+    assert report["results"]["peter"]["decoding_no_repeat_ngram_size"] == 0
     for name in ("peter", "peter_plus", "peter/no_repeat_2", "peter_plus/no_repeat_2"):
         assert set(METRICS) <= set(report["results"][name])
     for text in report["samples"]["peter/no_repeat_2"] + report["samples"]["peter_plus/no_repeat_2"]:

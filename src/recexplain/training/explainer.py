@@ -18,7 +18,7 @@ from ..data.explanation_extraction import split_sentences
 from ..data.reviews import load_explanation_records, split_explanation_records, training_reviews
 from ..models.explainer.configuration_explainer import RecExplainerConfig
 from .checkpoints import atomic_output_dir
-from .explainer_evaluation import explanation_scores, generate_explanations
+from .explainer_evaluation import choose_decoding, explanation_scores, generate_explanations, text_score
 
 logger = logging.getLogger(__name__)
 
@@ -265,7 +265,7 @@ class ExplainerTrainer(Trainer):
                 model, self.processing_class, self.generation_records, self.max_new_tokens
             )
             scores = explanation_scores(texts, ratings, self.generation_records, self.feature_vocab)
-            scores["text_score"] = (scores["bleu1"] + scores["rougeL"]) / 2
+            scores["text_score"] = text_score(scores)
             output.metrics.update({f"{metric_key_prefix}_{k}": float(v) for k, v in scores.items()})
         return output
 
@@ -335,3 +335,21 @@ def train_explainer(
                                  splits, max_new_tokens, early_stopping_patience)
     trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     return trainer
+
+
+def set_generation_defaults(model, tokenizer, splits, max_new_tokens: int, choose: bool = True):
+    """Write the decoding defaults into `model.generation_config`: greedy, `max_new_tokens`, the special ids and,
+    with `choose`, the decoding `choose_decoding` picks on the validation records. Returns the candidates' table
+    (empty without `choose`)."""
+    kwargs, table = {}, []
+    if choose:
+        kwargs, table = choose_decoding(model, tokenizer, splits["validation"].to_list(),
+                                        sorted(set(splits["train"]["feature"])), max_new_tokens)
+        logger.info("decoding chosen on validation: %s (%s)", kwargs or "plain greedy",
+                    "; ".join(f"{row['generation_kwargs'] or 'greedy'}: text {row['text_score']:.2f}, "
+                              f"repeats {row['repeat_rate']:.3f}" for row in table))
+    model.generation_config.update(
+        max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, **kwargs,
+    )
+    return table

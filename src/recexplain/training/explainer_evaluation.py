@@ -9,12 +9,24 @@ from ..data.explanation_collator import collate_prompts
 from ..data.explanation_tokenizer import decode_explanation
 
 
+# Decodings tried on the validation split by `choose_decoding`, each fully specified so that a model's saved
+# generation config cannot change them; the first is PETER's plain greedy decoding.
+PLAIN_GREEDY = {"no_repeat_ngram_size": 0, "repetition_penalty": 1.0}
+DECODING_CANDIDATES = (
+    PLAIN_GREEDY,
+    {"no_repeat_ngram_size": 2, "repetition_penalty": 1.0},
+    {"no_repeat_ngram_size": 3, "repetition_penalty": 1.0},
+    {"no_repeat_ngram_size": 0, "repetition_penalty": 1.3},
+    {"no_repeat_ngram_size": 3, "repetition_penalty": 1.3},
+)
+
 @torch.no_grad()
 def generate_explanations(
     model, tokenizer, records: Sequence[Dict], max_new_tokens: int = 16, batch_size: int = 256, **generation_kwargs
 ) -> Tuple[List[str], List[float]]:
     """Greedy explanations and predicted ratings for records (the rating slot is left `<unk>`: it is predicted);
-    `generation_kwargs` go to `generate` (e.g. `no_repeat_ngram_size=3`)."""
+    `generation_kwargs` go to `generate` (e.g. `no_repeat_ngram_size=3`); without them it is PETER's plain greedy
+    decoding, whatever the model's generation config says."""
     model.eval()
     texts, ratings = [], []
     for start in range(0, len(records), batch_size):
@@ -23,10 +35,43 @@ def generate_explanations(
         ratings += model.predict_rating(**batch).float().tolist()
         output = model.generate(
             **batch, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-            pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, **generation_kwargs,
+            pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+            **{**PLAIN_GREEDY, **generation_kwargs},
         )
         texts += [decode_explanation(tokenizer, row) for row in output[:, batch["input_ids"].shape[1]:].tolist()]
     return texts, ratings
+
+
+MAX_REPEAT_RATE = 0.05  # a decoding whose explanations loop more often than this is not chosen
+
+
+def saved_decoding(generation_config) -> Dict:
+    """The `DECODING_CANDIDATES` settings of a (saved) generation config, e.g. `{"no_repeat_ngram_size": 3, ...}`."""
+    return {name: getattr(generation_config, name) or PLAIN_GREEDY[name] for name in PLAIN_GREEDY}
+
+
+def text_score(scores: Dict[str, float]) -> float:
+    """The validation signal for checkpoint and decoding choice: mean of BLEU-1 and ROUGE-L (percentages)."""
+    return (scores["bleu1"] + scores["rougeL"]) / 2
+
+
+def choose_decoding(
+    model, tokenizer, records: Sequence[Dict], feature_vocab: Sequence[str], max_new_tokens: int = 16,
+    candidates: Sequence[Dict] = DECODING_CANDIDATES,
+) -> Tuple[Dict, List[Dict]]:
+    """The greedy decoding (generation kwargs) with the best `text_score` on `records` (the validation split)
+    among those with a repeat rate under `MAX_REPEAT_RATE` (the least repetitive one if none is);
+    returns `(kwargs, [{"generation_kwargs", "text_score", "repeat_rate", ...} per candidate])`."""
+    table = []
+    for kwargs in candidates:
+        texts, ratings = generate_explanations(model, tokenizer, records, max_new_tokens, **kwargs)
+        scores = explanation_scores(texts, ratings, records, feature_vocab)
+        table.append({"generation_kwargs": dict(kwargs), "text_score": text_score(scores),
+                      **{k: scores[k] for k in ("bleu1", "rougeL", "usr", "distinct2", "repeat_rate")}})
+    clean = [row for row in table if row["repeat_rate"] < MAX_REPEAT_RATE]
+    best = (max(clean, key=lambda row: row["text_score"]) if clean
+            else min(table, key=lambda row: (row["repeat_rate"], -row["text_score"])))
+    return best["generation_kwargs"], table
 
 
 def explanation_scores(
