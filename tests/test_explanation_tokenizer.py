@@ -82,3 +82,13 @@ def test_collator_labels_and_left_padding(tokenizer):
         assert (labels[row, : pad + 5] == -100).all() and torch.equal(labels[row, pad + 5 :], ids[row, pad + 5 :])
     prompts = collate_prompts(tokenizer, RECORDS)
     assert prompts["input_ids"].tolist() == [ids[row, 10 - n : 15 - n].tolist() for row, n in enumerate(lengths)]
+
+
+def test_records_without_a_feature_keep_ids_dense():
+    from recexplain.data import build_explanation_tokenizer
+
+    records = [{"user": "a", "item": "x", "feature": None, "explanation": "good strap"},
+               {"user": "b", "item": "x", "feature": "strap", "explanation": "the strap broke"}]
+    tokenizer = build_explanation_tokenizer(records)
+    assert sorted(tokenizer.get_vocab().values()) == list(range(len(tokenizer)))
+    assert "<f_strap>" in tokenizer.get_vocab()

@@ -78,9 +78,10 @@ def build_explanation_tokenizer(
     rows = train_records.to_list() if hasattr(train_records, "to_list") else list(train_records)
     if not rows:
         raise ValueError("no training records to build the tokenizer from")
-    users = sorted({user_token(r["user"]) for r in rows})
-    items = sorted({item_token(r["item"]) for r in rows})
-    features = sorted({feature_token(r["feature"]) for r in rows})
+    # a missing entity (e.g. a pre-training sentence without a feature) is `<unk>`, already a special token
+    users = sorted({user_token(r["user"]) for r in rows} - {UNK})
+    items = sorted({item_token(r["item"]) for r in rows} - {UNK})
+    features = sorted({feature_token(r["feature"]) for r in rows} - {UNK})
     counts = Counter(t for r in rows for t in tokenize(r["explanation"]))
     words = [w for w, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= min_word_freq][:max_vocab]
     entities = [rating_token(r) for r in RATINGS] + users + items + features
