@@ -61,7 +61,7 @@ FRACTIONS = ("rmse", "mae", "usr", "distinct1", "distinct2", "repeat_rate", "div
 ORIGINAL_PETER_DATA = "reviews_Musical_Instruments_5.json.gz"
 ORIGINAL_PETER = {"peter": {"bleu1": 14.65, "rougeL": 13.76, "usr": 0.188},
                   "peter_plus": {"bleu1": 20.59, "rougeL": 21.65}}
-QUICK = {"hidden_size": 128, "intermediate_size": 512, "num_train_epochs": 6, "learning_rate": 2e-3}
+QUICK = {"hidden_size": 128, "intermediate_size": 512, "num_train_epochs": 12, "learning_rate": 2e-3}
 
 
 @dataclass

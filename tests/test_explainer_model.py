@@ -31,10 +31,9 @@ def tiny_config(**kwargs):
     return RecExplainerConfig(**{**defaults, **kwargs})
 
 
-def tiny_post_ln_config(**kwargs):
-    """PETER's original layer layout: post-LN, fixed sinusoidal positions, embeddings scaled by sqrt(d)."""
-    return tiny_config(layer_norm_position="post", position_embedding_type="sinusoidal", scale_embeddings=True,
-                       **kwargs)
+def tiny_pre_ln_config(**kwargs):
+    """The other layer layout: pre-LN with a final norm, learned positions, unscaled embeddings."""
+    return tiny_config(layer_norm_position="pre", position_embedding_type="learned", scale_embeddings=False, **kwargs)
 
 
 def tiny_lm_config(vocab_size=VOCAB):
@@ -167,7 +166,7 @@ def test_text_loss_is_shifted_cross_entropy():
     assert keep.sum() == 4  # 3 words + <eos>
 
 
-@pytest.mark.parametrize("config_fn", [tiny_config, tiny_post_ln_config], ids=["pre_ln", "post_ln_sinusoidal"])
+@pytest.mark.parametrize("config_fn", [tiny_config, tiny_pre_ln_config], ids=["post_ln_sinusoidal", "pre_ln_learned"])
 def test_save_load_identical_outputs(tmp_path, config_fn):
     model = make_model(config_fn())
     ids, mask = left_pad([SEQ_A, SEQ_B])
@@ -182,7 +181,8 @@ def test_save_load_identical_outputs(tmp_path, config_fn):
 
 
 def test_post_ln_layout_positions_are_fixed_and_trainable_weights_change():
-    model = make_model(tiny_post_ln_config())
+    assert isinstance(make_model(tiny_pre_ln_config()).model.norm, torch.nn.LayerNorm)
+    model = make_model(tiny_config())  # PETER's layout is the default
     positions = model.model.position_embeddings.weight
     assert not positions.requires_grad
     torch.testing.assert_close(positions[0, 1::2], torch.ones(16))  # cos(0) = 1
@@ -249,7 +249,7 @@ def greedy(model, rows, **kwargs):
 
 
 @pytest.mark.parametrize(
-    "config_fn", [tiny_config, tiny_post_ln_config, tiny_lm_explainer_config], ids=["peter", "post_ln", "causal_lm"]
+    "config_fn", [tiny_config, tiny_pre_ln_config, tiny_lm_explainer_config], ids=["peter", "pre_ln", "causal_lm"]
 )
 def test_generate_left_padded_batch_equals_each_prompt_alone(config_fn):
     model = make_model(config_fn())

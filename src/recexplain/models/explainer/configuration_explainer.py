@@ -40,11 +40,13 @@ class RecExplainerConfig(PreTrainedConfig):
         dropout (`float`): dropout on embeddings, attention outputs and feed-forward outputs.
         attention_dropout (`float`): dropout on the attention probabilities.
         max_position_embeddings (`int`): longest sequence (prefix + `<bos>` + words + `<eos>`).
-        layer_norm_position (`str`): `"pre"` (`x + f(norm(x))`, plus a final norm) or `"post"` (`norm(x + f(x))`,
-            as in PETER's `nn.TransformerEncoderLayer`); `"peter"` backbone only.
-        position_embedding_type (`str`): `"learned"` position embeddings or fixed `"sinusoidal"` ones (PETER).
+        layer_norm_position (`str`): `"post"` (`norm(x + f(x))`, as in PETER's `nn.TransformerEncoderLayer`) or
+            `"pre"` (`x + f(norm(x))`, plus a final norm); `"peter"` backbone only.
+        position_embedding_type (`str`): fixed `"sinusoidal"` positions (PETER) or `"learned"` ones.
         scale_embeddings (`bool`): multiply the token embeddings by `sqrt(hidden_size)` before adding the positions
-            (PETER, after Vaswani et al.).
+            (PETER, after Vaswani et al.). The defaults of these three are PETER's layout: with pre-LN, learned
+            positions and no scaling (the layout of models saved before December 2026, which must set them
+            explicitly to load) greedy decoding looped ("the love the love ...", docs/explainer_model.md).
         layer_norm_eps (`float`): epsilon of the layer norms.
         initializer_range (`float`): standard deviation of the normal weight initialisation.
         visible_prefix_slots (`list[str]` or `str`): prefix slots that tokens may attend to, a subset of
@@ -81,9 +83,9 @@ class RecExplainerConfig(PreTrainedConfig):
     dropout: float = 0.2
     attention_dropout: float = 0.0
     max_position_embeddings: int = 128
-    layer_norm_position: str = "pre"
-    position_embedding_type: str = "learned"
-    scale_embeddings: bool = False
+    layer_norm_position: str = "post"
+    position_embedding_type: str = "sinusoidal"
+    scale_embeddings: bool = True
     layer_norm_eps: float = 1e-5
     initializer_range: float = 0.02
     visible_prefix_slots: list[str] | str | None = None
