@@ -191,18 +191,16 @@ def prepare_explanation_data(data: ExplanationDataArguments, max_explanation_len
     """`(splits, tokenizer, tokenized)`: record splits, the tokenizer of the training split, tokenized splits.
 
     With `lm_pretraining`, `splits["pretraining"]` / `tokenized["pretraining"]` hold every sentence of the training
-    reviews (`sentence_records` of `training_reviews`: no validation or test review), and the tokenizer's words
-    come from them too.
+    reviews (`sentence_records` of `training_reviews`: no validation or test review). The vocabulary stays that of
+    the training explanations (their words become `<unk>`: the same model size with and without pre-training).
     """
     splits = load_explanation_splits(data)
-    vocabulary_records = splits["train"]
     if lm_pretraining:
         features = sorted(set(splits["train"]["feature"]))
         splits["pretraining"] = sentence_records(training_reviews(data.data_file, splits), features, data.max_words)
-        vocabulary_records = splits["train"].to_list() + splits["pretraining"].to_list()
         logger.info("language-model pre-training: %d review sentences", len(splits["pretraining"]))
     tokenizer = build_explanation_tokenizer(
-        vocabulary_records, min_word_freq=data.min_word_freq, max_vocab=data.max_vocab,
+        splits["train"], min_word_freq=data.min_word_freq, max_vocab=data.max_vocab,
         model_max_length=PROMPT_LENGTH + max_explanation_length + 1,
     )
     tokenized = {

@@ -463,7 +463,8 @@ class RecExplainerForConditionalGeneration(RecExplainerPreTrainedModel, Generati
         if config.entity_token_start is not None:
             start = config.entity_token_start
             never = torch.cat([never, torch.arange(start, start + config.num_entity_tokens, device=logits.device)])
-        return logits.index_fill(-1, never, MASKED_LOGIT) if len(never) else logits
+        # in place: the head's backward needs its input, not this output (saves a copy of `[B, S, V]`)
+        return logits.index_fill_(-1, never, MASKED_LOGIT) if len(never) else logits
 
     @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
     def forward(
