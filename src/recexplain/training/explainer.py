@@ -224,8 +224,9 @@ class ExplainerTrainingArguments(TrainingArguments):
     load_best_model_at_end: bool = field(default=True, metadata={"help": "end with the best validation checkpoint"})
     metric_for_best_model: Optional[str] = field(
         default="eval_text_score",
-        metadata={"help": "checkpoint selection metric: eval_text_score (mean of validation BLEU-1 and ROUGE-L of "
-                          "greedy explanations; the loss need not follow text quality), eval_loss, eval_bleu1, ..."},
+        metadata={"help": "checkpoint selection metric: eval_text_score (validation BLEU-1 and ROUGE-L of greedy "
+                          "explanations, discounted for loops and stock sentences; the loss need not follow text "
+                          "quality), eval_loss, eval_bleu1, ..."},
     )
     greater_is_better: Optional[bool] = field(
         default=None, metadata={"help": "whether a larger metric_for_best_model is better (default: not for losses)"}
@@ -243,9 +244,10 @@ class ExplainerTrainingArguments(TrainingArguments):
 class ExplainerTrainer(Trainer):
     """`Trainer` whose evaluation also generates greedy explanations for `generation_records` and scores them.
 
-    Adds `{prefix}_bleu1, _rougeL, _usr, _repeat_rate, ...` (the explanation metrics) and `{prefix}_text_score` =
-    (BLEU-1 + ROUGE-L) / 2 to the evaluation metrics, so that checkpoint selection and early stopping can use the
-    text a user would read rather than the loss.
+    Adds `{prefix}_bleu1, _rougeL, _usr, _repeat_rate, ...` (the explanation metrics) and `{prefix}_text_score`
+    (`explainer_evaluation.text_score`: BLEU-1 and ROUGE-L, discounted for loops and stock sentences) to the
+    evaluation metrics, so that checkpoint selection and early stopping can use the text a user would read rather
+    than the loss.
     """
 
     def __init__(self, *args, generation_records=None, feature_vocab=None, max_new_tokens: int = 16, **kwargs):
