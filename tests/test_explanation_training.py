@@ -144,6 +144,7 @@ def test_benchmark_script_quick(tmp_path, monkeypatch):
 def test_text_score_gives_stock_sentences_and_loops_no_credit():
     from recexplain.training.explainer_evaluation import text_score
 
-    assert text_score({"bleu1": 13.0, "rougeL": 13.3, "usr": 0.004, "repeat_rate": 0.0}) == 0.0  # one stock sentence
+    stock = text_score({"bleu1": 13.0, "rougeL": 13.3, "usr": 0.004, "repeat_rate": 0.0})  # one stock sentence
+    assert stock == pytest.approx(13.15 * 0.04)
     assert text_score({"bleu1": 8.7, "rougeL": 13.3, "usr": 0.55, "repeat_rate": 0.0}) == pytest.approx(11.0)
     assert text_score({"bleu1": 8.7, "rougeL": 13.3, "usr": 0.55, "repeat_rate": 0.5}) == pytest.approx(5.5)
