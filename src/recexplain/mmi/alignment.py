@@ -1,8 +1,14 @@
 """Alignment evaluation of an explainer, independent of the reward model.
 
-- `rating_alignment_acc` / `_3class`: share of generated explanations whose rating, judged by a
-  separate classifier (`RatingJudge`, trained on held-out real sentences), equals the rating the
-  explainer predicted for the same user-item pair (5 classes; negative/neutral/positive).
+- `rating_alignment_spearman` (the headline): Spearman rank correlation between the rating the explainer
+  predicted for a user-item pair and the judge's expected rating sum_r r * p(r | E) of the generated
+  explanation E (`RatingJudge`, a separate classifier trained on real training text). Defined as 0.0 when
+  either side is constant: a single sentence for every pair (or a single predicted rating) cannot follow
+  the ratings, whatever the judge makes of it.
+- `rating_alignment_acc` / `_3class`: share of generated explanations whose judged rating equals the
+  predicted rating (rounded; 5 classes / negative-neutral-positive), next to `constant_sentence_acc`:
+  the best a single constant sentence can score on that accuracy (it gets one judged class), i.e. the
+  share of the most frequent rounded predicted rating. An accuracy at that level shows no alignment.
 - `mi_rating_normalized`: I(R; E) / H(R) between the predicted rating R and the generated
   explanation E, from MINE estimators trained afresh on the generated explanations
   (cross-fitted: each fold is scored by an estimator trained on the other folds).
@@ -13,18 +19,31 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Sequence
 
+import numpy as np
 import torch
 
 from recexplain.data.explanation_tokenizer import decode_explanation
 from recexplain.mmi.data import encode_prompts, mi_estimator_config_from_tokenizer, predict_ratings, prompt_texts
 from recexplain.mmi.data import response_sequences
-from recexplain.mmi.judge import RatingJudge
+from recexplain.mmi.judge import RatingJudge, rank_correlation, round_ratings, three_class
 from recexplain.mmi.mine import MINETrainingArguments, collect_statistics, fit_mine, mi_from_statistics
 from recexplain.models.mi_estimator import MIEstimatorModel
 from recexplain.training.explainer_evaluation import explanation_scores
 
-METRIC_KEYS = ("rating_alignment_acc", "rating_alignment_acc_3class", "mi_rating_normalized", "fmr", "bleu1",
-               "bleu4", "rougeL", "usr", "rmse", "mae")
+METRIC_KEYS = ("rating_alignment_spearman", "rating_alignment_acc", "constant_sentence_acc", "mi_rating_normalized",
+               "fmr", "bleu1", "rougeL", "usr", "distinct2", "repeat_rate", "rmse",
+               "rating_alignment_acc_3class", "bleu4", "distinct1", "empty_rate", "mae")
+
+
+def alignment_scores(judge: RatingJudge, texts: Sequence[str], predicted_ratings) -> Dict[str, float]:
+    """`rating_alignment_spearman`, `rating_alignment_acc`, `_3class` and `constant_sentence_acc` of generated
+    `texts` (`[N]`) against the explainer's `predicted_ratings` (`[N]` floats), as defined in the module docstring."""
+    judged, expected = judge.summary(judge.predict_proba(texts))
+    target = round_ratings(predicted_ratings)
+    return {"rating_alignment_spearman": rank_correlation(predicted_ratings, expected),
+            "rating_alignment_acc": float(np.mean(judged == target)),
+            "rating_alignment_acc_3class": float(np.mean(three_class(judged) == three_class(target))),
+            "constant_sentence_acc": float(np.bincount(target).max() / len(target))}
 
 
 @torch.no_grad()
@@ -89,12 +108,11 @@ def evaluate_explainer(model, tokenizer, records, judge: RatingJudge, feature_vo
     responses = generate_explanations(model, tokenizer, prompts, max_new_tokens, batch_size)
     texts = [decode_explanation(tokenizer, r) for r in responses]
     scores = explanation_scores(texts, predicted.tolist(), rows, feature_vocab or sorted(set(columns["feature"])))
-    agreement = judge.agreement(texts, predicted.numpy())
     ids, mask = response_sequences(tokenizer, prompts["input_ids"], responses)
     mi = cross_fitted_mi(tokenizer, ids, mask, mine_args, folds=mi_folds, seed=seed)
     result = {
-        "rating_alignment_acc": agreement["acc"], "rating_alignment_acc_3class": agreement["acc_3class"],
-        **mi, **{k: float(v) for k, v in scores.items()}, "num_examples": len(texts),
+        **alignment_scores(judge, texts, predicted.numpy()), **mi, **{k: float(v) for k, v in scores.items()},
+        "num_examples": len(texts),
         "samples": [{"user": r["user"], "item": r["item"], "feature": r["feature"], "rating": r["rating"],
                      "predicted_rating": round(float(p), 3), "real": r["explanation"], "generated": t}
                     for r, p, t in zip(rows[:num_samples], predicted.tolist(), texts)],
@@ -102,4 +120,4 @@ def evaluate_explainer(model, tokenizer, records, judge: RatingJudge, feature_vo
     return result
 
 
-__all__ = ["METRIC_KEYS", "generate_explanations", "cross_fitted_mi", "evaluate_explainer"]
+__all__ = ["METRIC_KEYS", "alignment_scores", "generate_explanations", "cross_fitted_mi", "evaluate_explainer"]

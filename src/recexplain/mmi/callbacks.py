@@ -9,7 +9,7 @@ from transformers import TrainerCallback
 
 from recexplain.data.explanation_tokenizer import decode_explanation
 from recexplain.metrics import feature_matching_ratio
-from recexplain.mmi.alignment import generate_explanations
+from recexplain.mmi.alignment import alignment_scores, generate_explanations
 from recexplain.mmi.data import response_sequences
 from recexplain.mmi.judge import RatingJudge
 from recexplain.mmi.mine import MINETrainingArguments, fit_mine
@@ -31,7 +31,8 @@ class _TrainerBound(TrainerCallback):
 
 class AlignmentCallback(_TrainerBound):
     """Every `eval_steps` PPO updates (and at the start and the end), generate greedily for fixed held-out
-    prompts and record `rating_alignment_acc` (judge vs the prompt's predicted rating), `_3class` and `fmr`.
+    prompts and record `alignment_scores` (judge vs the prompt's predicted rating: Spearman, accuracy, `_3class`,
+    `constant_sentence_acc`) and `fmr`.
 
     Runs on the main process only; `history` holds one dict per evaluation.
     """
@@ -50,9 +51,7 @@ class AlignmentCallback(_TrainerBound):
         responses = generate_explanations(policy, self.tokenizer, self.prompts, self.max_new_tokens)
         policy.train(was_training)
         texts = [decode_explanation(self.tokenizer, r) for r in responses]
-        agreement = self.judge.agreement(texts, self.predicted)
-        record = {"step": step, "rating_alignment_acc": agreement["acc"],
-                  "rating_alignment_acc_3class": agreement["acc_3class"],
+        record = {"step": step, **alignment_scores(self.judge, texts, self.predicted),
                   "fmr": feature_matching_ratio([t.split() for t in texts], self.features)}
         self.history.append(record)
         self.trainer.log({f"alignment/{k}": v for k, v in record.items() if k != "step"})

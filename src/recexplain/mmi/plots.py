@@ -8,7 +8,8 @@ from typing import Dict, List, Sequence, Union
 def plot_training_curves(log_history: Sequence[Dict], alignment_history: Sequence[Dict],
                          path: Union[str, Path], title: str = "MMI PPO") -> Path:
     """Three panels over PPO updates: mean MI reward (`objective/scores`), KL (`objective/kl`), and the judged
-    rating alignment (5- and 3-class) and FMR of greedy explanations for held-out prompts."""
+    rating alignment (Spearman, 5-class accuracy next to a constant sentence's) and FMR of greedy explanations
+    for held-out prompts."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -26,12 +27,13 @@ def plot_training_curves(log_history: Sequence[Dict], alignment_history: Sequenc
         ax.set_title(label)
         ax.grid(alpha=0.3)
     steps: List[int] = [r["step"] for r in alignment_history]
-    for key, label in (("rating_alignment_acc", "alignment (5-class)"),
-                       ("rating_alignment_acc_3class", "alignment (3-class)"), ("fmr", "FMR")):
+    for key, label in (("rating_alignment_spearman", "alignment (Spearman)"),
+                       ("rating_alignment_acc", "alignment (5-class acc.)"),
+                       ("constant_sentence_acc", "constant sentence acc."), ("fmr", "FMR")):
         axes[2].plot(steps, [r[key] for r in alignment_history], marker="o", label=label)
     axes[2].set_xlabel("PPO update")
     axes[2].set_title("held-out alignment (judge) / FMR")
-    axes[2].set_ylim(0, 1)
+    axes[2].set_ylim(min([0.0, *(r["rating_alignment_spearman"] for r in alignment_history)]) - 0.05, 1.05)
     axes[2].legend(fontsize=8)
     axes[2].grid(alpha=0.3)
     fig.suptitle(title)
@@ -43,7 +45,8 @@ def plot_training_curves(log_history: Sequence[Dict], alignment_history: Sequenc
 
 
 def plot_alignment_before_after(scores: Dict[str, Dict], path: Union[str, Path],
-                                keys: Sequence[str] = ("rating_alignment_acc", "mi_rating_normalized", "fmr"),
+                                keys: Sequence[str] = ("rating_alignment_spearman", "rating_alignment_acc",
+                                                       "constant_sentence_acc", "mi_rating_normalized", "fmr"),
                                 title: str = "Explanations before / after MMI (test split)") -> Path:
     """Grouped bars: one group per metric in `keys`, one bar per model of `scores` (name -> `evaluate_explainer`
     output), e.g. `{"explainer": ..., "explainer-mmi": ...}`."""
@@ -59,7 +62,7 @@ def plot_alignment_before_after(scores: Dict[str, Dict], path: Union[str, Path],
         bars = ax.bar(xs, [row[k] for k in keys], width, label=name)
         ax.bar_label(bars, fmt="%.3f", fontsize=7)
     ax.set_xticks(range(len(keys)), keys, fontsize=8)
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(min([0.0, *(row[k] for row in scores.values() for k in keys)]) - 0.05, 1.05)  # Spearman may be < 0
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)

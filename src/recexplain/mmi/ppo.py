@@ -30,7 +30,7 @@ from recexplain.data.reviews import load_explanation_records, review_dataset_nam
 from recexplain.hub import push_model_folder, render_model_card  # noqa: E402
 from recexplain.mmi.callbacks import AlignmentCallback, MIUpdateCallback  # noqa: E402
 from recexplain.mmi.data import build_prompt_dataset, label_token_ids  # noqa: E402
-from recexplain.mmi.judge import RatingJudge  # noqa: E402
+from recexplain.mmi.judge import RatingJudge, judge_training_data  # noqa: E402
 from recexplain.mmi.mine import MINETrainingArguments  # noqa: E402
 from recexplain.mmi.plots import plot_training_curves  # noqa: E402
 from recexplain.models.explainer import RecExplainerForConditionalGeneration, RecExplainerForValueModeling  # noqa: E402
@@ -53,6 +53,10 @@ class MMIScriptArguments:
     split_seed: int = field(default=42, metadata={"help": "Seed of the 8:1:1 record split (as for the explainer)."})
     max_train_prompts: Optional[int] = field(default=None, metadata={"help": "Use at most this many training pairs."})
     num_eval_prompts: int = field(default=128, metadata={"help": "Validation prompts for the alignment curve."})
+    judge_path: Optional[str] = field(
+        default=None, metadata={"help": "Saved RatingJudge for the alignment curve (default: a TF-IDF judge fitted "
+                                        "on the training reviews)."}
+    )
     reward_type: Optional[str] = field(
         default=None, metadata={"help": "rating | feature | joint; overrides the reward model's config."}
     )
@@ -109,10 +113,11 @@ class MMIRun:
 
 
 def build_run(script_args: MMIScriptArguments, training_args: PPOConfig, model_args: ModelConfig,
-              splits=None) -> MMIRun:
+              splits=None, judge: Optional[RatingJudge] = None) -> MMIRun:
     """Load the models, build the prompt sets (predicted ratings), the judge and the `PPOTrainer`.
 
     `splits`: the record `DatasetDict` when already loaded (else read from `script_args.data_file`).
+    `judge`: the fitted judge of the alignment curve (else `--judge_path`, else TF-IDF on the training reviews).
     """
     if training_args.sft_model_path is None or training_args.reward_model_path is None:
         raise ValueError("pass --sft_model_path (the trained explainer) and --reward_model_path (the MI estimator)")
@@ -131,7 +136,9 @@ def build_run(script_args: MMIScriptArguments, training_args: PPOConfig, model_a
     eval_records = splits["validation"].select(range(min(script_args.num_eval_prompts, len(splits["validation"]))))
     train_prompts = build_prompt_dataset(policy, tokenizer, train_records)
     eval_prompts = build_prompt_dataset(policy, tokenizer, eval_records)
-    judge = RatingJudge().fit(splits["validation"]["explanation"], splits["validation"]["rating"])
+    if judge is None:
+        judge = (RatingJudge.load(script_args.judge_path) if script_args.judge_path else
+                 RatingJudge(encoder="tfidf").fit(*judge_training_data(script_args.data_file, splits)))
 
     trainer = PPOTrainer(
         args=training_args, processing_class=tokenizer, model=policy, ref_model=ref_model,
@@ -191,10 +198,12 @@ def save_run(run: MMIRun, script_args: MMIScriptArguments, training_args: PPOCon
     return history
 
 
-def main(script_args: MMIScriptArguments, training_args: PPOConfig, model_args: ModelConfig, splits=None) -> dict:
-    """Build, train and save one MMI PPO run (and push the saved folder with `--push_to_hub`); returns its history."""
+def main(script_args: MMIScriptArguments, training_args: PPOConfig, model_args: ModelConfig, splits=None,
+         judge: Optional[RatingJudge] = None) -> dict:
+    """Build, train and save one MMI PPO run (and push the saved folder with `--push_to_hub`); returns its history.
+    `splits`, `judge`: see `build_run`."""
     push, training_args.push_to_hub = training_args.push_to_hub, False  # push the saved folder only
-    run = build_run(script_args, training_args, model_args, splits)
+    run = build_run(script_args, training_args, model_args, splits, judge)
     run.trainer.train()
     history = save_run(run, script_args, training_args)
     if push and run.trainer.accelerator.is_main_process:
