@@ -15,7 +15,7 @@ test pair, the training explanation of the same item closest in TF-IDF to the us
 explanations), `mean_rating` (the training mean) and `bias_rating` (mean + user and item biases).
 Both models train with `transformers.Trainer`, keeping the checkpoint with the best validation text score (BLEU-1 and
 ROUGE-L of greedy validation explanations, discounted for loops and stock sentences: `text_score`) and stopping after `--early_stopping_patience` epochs without
-a better one; `--lm_pretraining_epochs N` adds `MODEL/lm_pretrained` rows: the same model first pre-trained as a
+a better one; `--lm_pretraining_epochs 0,N` adds `MODEL/lm_pretrained` rows: the same model first pre-trained as a
 language model on every sentence of the training reviews. `--quick` uses a small model and few epochs so that it
 finishes in minutes on 2 CPU cores.
 """
@@ -79,9 +79,10 @@ class BenchmarkArguments:
     learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate"})
     batch_size: int = field(default=128, metadata={"help": "training batch size (PETER: 128)"})
     seeds: str = field(default="0,1,2", metadata={"help": "comma-separated training seeds (the split stays fixed)"})
-    lm_pretraining_epochs: float = field(
-        default=0.0, metadata={"help": "also train every model with this many epochs of language-model pre-training "
-                                       "on the training reviews' sentences (rows MODEL/lm_pretrained); 0: off"}
+    lm_pretraining_epochs: str = field(
+        default="0", metadata={"help": "comma-separated epochs of language-model pre-training on the training reviews' "
+                                       "sentences, one set of rows per value: 0 = none (rows MODEL), N > 0 (rows "
+                                       "MODEL/lm_pretrained); e.g. 0,1 for both"}
     )
     num_samples: int = field(default=10, metadata={"help": "test explanations stored next to the real ones"})
     no_repeat_ngram_size: int = field(
@@ -163,14 +164,16 @@ def main():
         bench = replace(bench, num_train_epochs=min(bench.num_train_epochs, QUICK["num_train_epochs"]),
                         learning_rate=QUICK["learning_rate"])
     started = time.time()
+    pretraining_options = [float(e) for e in bench.lm_pretraining_epochs.split(",") if e.strip()]
+    if len({e > 0 for e in pretraining_options}) != len(pretraining_options):
+        raise ValueError(f"--lm_pretraining_epochs: at most one value above 0 and one 0, got {bench.lm_pretraining_epochs}")
     splits, tokenizer, tokenized = prepare_explanation_data(
-        data_args, model_args.max_explanation_length, lm_pretraining=bench.lm_pretraining_epochs > 0
+        data_args, model_args.max_explanation_length, lm_pretraining=max(pretraining_options) > 0
     )
     train, test = splits["train"].to_list(), splits["test"].to_list()
     features = sorted(set(splits["train"]["feature"]))
     seeds = [int(s) for s in bench.seeds.split(",") if s.strip()]
     per_seed, samples = {}, {"real": [r["explanation"] for r in test[: bench.num_samples]]}
-    pretraining_options = [0.0] + ([bench.lm_pretraining_epochs] if bench.lm_pretraining_epochs > 0 else [])
     with tempfile.TemporaryDirectory() as tmp:
         for model_type in [m.strip() for m in bench.models.split(",") if m.strip()]:
             for epochs, seed in itertools.product(pretraining_options, seeds):
