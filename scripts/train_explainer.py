@@ -50,7 +50,7 @@ class ScriptArguments:
     num_samples: int = field(default=10, metadata={"help": "validation explanations printed next to the real ones"})
     choose_decoding: bool = field(
         default=True, metadata={"help": "save the greedy decoding (no_repeat_ngram_size / repetition_penalty) with "
-                                        "the best validation text score and < 5% looping explanations as the "
+                                        "the best validation text score and under 5 percent looping explanations as the "
                                         "generation config's defaults (table: final/decoding_choice.json)"}
     )
     early_stopping_patience: int = field(
