@@ -108,7 +108,8 @@ def train_all(args, out: Path, behavior_args, reviews) -> None:
     explainer = models / "explainer"
     run_step("train_explainer", "train_explainer.py",
              ["--output_dir", runs / "explainer", "--model_type", "peter_plus", *review_args, "--hidden_size", "64",
-              "--intermediate_size", "256", "--num_train_epochs", "10", "--max_explanation_length", EXPLAINER_WORDS,
+              "--intermediate_size", "256", "--num_train_epochs", "10", "--learning_rate", "3e-3",
+              "--max_explanation_length", EXPLAINER_WORDS,
               *seed], explainer, logs, final=runs / "explainer" / "final")
     run_step("train_mi_estimator", "train_mi_estimator.py",
              ["--output_dir", models / "mi-estimator", "--tokenizer_name_or_path", explainer, *review_args,

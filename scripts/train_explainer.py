@@ -111,7 +111,8 @@ def main():
         if decodings:
             (tmp / "decoding_choice.json").write_text(json.dumps(decodings, indent=1), encoding="utf-8")
         metrics = {k[len("eval_"):]: v for k, v in eval_results.items()
-                   if k[len("eval_"):] in ("rmse", "mae", "bleu1", "bleu4", "rougeL", "usr", "fmr", "fcr", "div")}
+                   if k[len("eval_"):] in ("rmse", "mae", "bleu1", "bleu4", "rougeL", "usr", "distinct2",
+                                             "repeat_rate", "fmr", "fcr", "div")}
         render_model_card(
             "explainer", tmp, metrics=metrics, dataset=review_dataset_name(data_args.data_file),
             command="python " + " ".join(sys.argv), extra={

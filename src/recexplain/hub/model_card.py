@@ -48,7 +48,7 @@ FAMILIES = {
 METRIC_NAMES = {
     "auc": "AUC", "gauc": "GAUC", "logloss": "LogLoss", "rmse": "RMSE", "mae": "MAE",
     "bleu1": "BLEU-1", "bleu4": "BLEU-4", "rouge1": "ROUGE-1 F", "rouge2": "ROUGE-2 F", "rougeL": "ROUGE-L F",
-    "usr": "USR", "fmr": "FMR", "fcr": "FCR", "div": "DIV",
+    "usr": "USR", "fmr": "FMR", "fcr": "FCR", "div": "DIV", "distinct2": "distinct-2", "repeat_rate": "repeat rate",
 }
 
 
