@@ -43,6 +43,7 @@ from recexplain.training.explainer import (
     build_explainer,
     prepare_explanation_data,
     train_explainer,
+    training_features,
 )
 from recexplain.training.explainer_baselines import bias_rating, item_retrieval, mean_rating
 from recexplain.training.explainer_evaluation import (
@@ -114,7 +115,7 @@ def train_and_score(bench, model_args, splits, tokenizer, tokenized, work_dir, s
     )
     seconds = time.time() - started
     test = splits["test"].to_list()
-    features = sorted(set(splits["train"]["feature"]))
+    features = training_features(splits)
     chosen, _ = choose_decoding(trainer.model, tokenizer, splits["validation"].to_list(), features, max_new_tokens)
     decodings = {name: {}, f"{name}/chosen_decoding": chosen}
     if bench.no_repeat_ngram_size:
@@ -171,7 +172,7 @@ def main():
         data_args, model_args.max_explanation_length, lm_pretraining=max(pretraining_options) > 0
     )
     train, test = splits["train"].to_list(), splits["test"].to_list()
-    features = sorted(set(splits["train"]["feature"]))
+    features = training_features(splits)
     seeds = [int(s) for s in bench.seeds.split(",") if s.strip()]
     per_seed, samples = {}, {"real": [r["explanation"] for r in test[: bench.num_samples]]}
     with tempfile.TemporaryDirectory() as tmp:

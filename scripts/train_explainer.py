@@ -35,6 +35,7 @@ from recexplain.training.explainer import (
     prepare_explanation_data,
     set_generation_defaults,
     train_explainer,
+    training_features,
     unwrap_explainer,
 )
 from recexplain.training.explainer_evaluation import explanation_scores, generate_explanations, saved_decoding
@@ -95,7 +96,7 @@ def main():
     max_new_tokens = model_args.max_explanation_length + 1
     decodings = set_generation_defaults(model, tokenizer, splits, max_new_tokens, choose=script_args.choose_decoding)
     valid = splits["validation"].to_list()
-    vocab_features = sorted(set(splits["train"]["feature"]))
+    vocab_features = training_features(splits)
     predictions, ratings = generate_explanations(model, tokenizer, valid, max_new_tokens,
                                                  **saved_decoding(model.generation_config))
     eval_results.update({f"eval_{k}": v for k, v in explanation_scores(predictions, ratings, valid, vocab_features).items()})

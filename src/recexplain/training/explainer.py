@@ -169,6 +169,11 @@ def load_explanation_splits(data: ExplanationDataArguments):
     return split_explanation_records(load_explanation_records(data.data_file, **kwargs), seed=data.split_seed)
 
 
+def training_features(splits) -> list:
+    """The feature vocabulary of record `splits`: the training split's distinct features, sorted."""
+    return sorted(set(splits["train"]["feature"]))
+
+
 def sentence_records(reviews, features, max_words: int, min_words: int = 3):
     """Language-model pre-training records: one per sentence of `min_words`..`max_words` tokens of each review
     (`{user, item, rating, text}`), with the first of `features` the sentence mentions (else None: `<unk>`)."""
@@ -196,8 +201,9 @@ def prepare_explanation_data(data: ExplanationDataArguments, max_explanation_len
     """
     splits = load_explanation_splits(data)
     if lm_pretraining:
-        features = sorted(set(splits["train"]["feature"]))
-        splits["pretraining"] = sentence_records(training_reviews(data.data_file, splits), features, data.max_words)
+        splits["pretraining"] = sentence_records(
+            training_reviews(data.data_file, splits), training_features(splits), data.max_words
+        )
         logger.info("language-model pre-training: %d review sentences", len(splits["pretraining"]))
     tokenizer = build_explanation_tokenizer(
         splits["train"], min_word_freq=data.min_word_freq, max_vocab=data.max_vocab,
@@ -281,7 +287,7 @@ def _explainer_trainer(model, tokenizer, training_args, train_dataset, validatio
         data_collator=ExplanationCollator(tokenizer), processing_class=tokenizer,
         callbacks=[EarlyStoppingCallback(early_stopping_patience)] if early_stopping_patience else [],
         generation_records=splits["validation"].to_list() if splits is not None else None,
-        feature_vocab=sorted(set(splits["train"]["feature"])) if splits is not None else None,
+        feature_vocab=training_features(splits) if splits is not None else None,
         max_new_tokens=max_new_tokens,
     )
 
@@ -344,7 +350,7 @@ def set_generation_defaults(model, tokenizer, splits, max_new_tokens: int, choos
     kwargs, table = {}, []
     if choose:
         kwargs, table = choose_decoding(model, tokenizer, splits["validation"].to_list(),
-                                        sorted(set(splits["train"]["feature"])), max_new_tokens)
+                                        training_features(splits), max_new_tokens)
         logger.info("decoding chosen on validation: %s (%s)", kwargs or "plain greedy",
                     "; ".join(f"{row['generation_kwargs'] or 'greedy'}: text {row['text_score']:.2f}, "
                               f"repeats {row['repeat_rate']:.3f}" for row in table))
