@@ -54,12 +54,13 @@ from recexplain.training.explainer import (
     build_explainer,
     prepare_explanation_data,
     train_explainer,
+    training_features,
     unwrap_explainer,
 )
 
 logger = logging.getLogger("benchmark_mmi")
 MAX_WORDS = 15  # PETER's explanation length
-QUICK = dict(hidden_size=64, explainer_epochs=3.0, ppo_updates=6, mine_epochs=6, eval_mine_epochs=6, eval_folds=3)
+QUICK = dict(hidden_size=128, explainer_epochs=12.0, ppo_updates=6, mine_epochs=6, eval_mine_epochs=6, eval_folds=3)
 RUNS = {  # name: (backbone, reward type, LoRA)
     "mmi_rating": ("backbone", "rating", False),
     "mmi_feature": ("backbone", "feature", False),
@@ -89,7 +90,14 @@ class MMIBenchmarkArguments:
     )
     judge_encoder: str = field(default=DEFAULT_ENCODER, metadata={"help": f"encoder of the judge, one of {ENCODERS}"})
     hidden_size: int = field(default=256, metadata={"help": "explainer width (PETER: 512)"})
-    explainer_epochs: float = field(default=10.0, metadata={"help": "explainer epochs (best validation loss kept)"})
+    explainer_epochs: float = field(
+        default=20.0, metadata={"help": "most explainer epochs (the best validation text score is kept)"}
+    )
+    explainer_learning_rate: float = field(default=2e-3, metadata={"help": "explainer AdamW learning rate"})
+    explainer_batch_size: int = field(default=128, metadata={"help": "explainer batch size (PETER: 128)"})
+    explainer_patience: int = field(
+        default=3, metadata={"help": "stop the explainer after this many epochs without a better validation text score"}
+    )
     mine_epochs: int = field(default=10, metadata={"help": "MINE epochs of the reward estimator"})
     ppo_updates: int = field(default=30, metadata={"help": "PPO updates per run"})
     ppo_batch_size: int = field(default=64, metadata={"help": "prompts per PPO update"})
@@ -138,20 +146,22 @@ class MMIBenchmarkArguments:
                 setattr(self, key, min(getattr(self, key), value))
 
 
-def train_backbone(bench, model_type, tokenizer, tokenized, work_dir, seed) -> Path:
-    """Train an explainer (`peter_plus`, or `causal_lm` with the feature visible) and save it."""
+def train_backbone(bench, model_type, splits, tokenizer, tokenized, work_dir, seed) -> Path:
+    """Train an explainer (`peter_plus`, or `causal_lm` with the feature visible) as `benchmark_explainer.py` does
+    (checkpoint chosen on the validation text score) and save it."""
     kwargs = dict(model_type=model_type, hidden_size=bench.hidden_size, intermediate_size=4 * bench.hidden_size,
                   max_explanation_length=MAX_WORDS)
     if model_type == "causal_lm":
         kwargs["visible_prefix_slots"] = "peter_plus"
     training_args = ExplainerTrainingArguments(
         output_dir=str(work_dir / f"train_{model_type}"), num_train_epochs=bench.explainer_epochs, seed=seed,
+        learning_rate=bench.explainer_learning_rate, per_device_train_batch_size=bench.explainer_batch_size,
         save_total_limit=1, logging_steps=50, disable_tqdm=True,
-        metric_for_best_model="eval_loss",
     )
     set_seed(seed)
     trainer = train_explainer(build_explainer(ExplainerModelArguments(**kwargs), tokenizer), tokenizer, tokenized,
-                              training_args)
+                              training_args, early_stopping_patience=bench.explainer_patience, splits=splits,
+                              max_new_tokens=MAX_WORDS + 1)
     model = unwrap_explainer(trainer.model)
     target = work_dir / model_type
     with atomic_output_dir(target) as tmp:
@@ -169,7 +179,8 @@ def run_ppo(bench, name, policy_dir, reward_dir, splits, work_dir, seed, judge) 
             "--total_episodes", str(bench.ppo_updates * bench.ppo_batch_size),
             "--per_device_train_batch_size", str(bench.ppo_batch_size), "--num_ppo_epochs", str(bench.num_ppo_epochs),
             "--learning_rate", str(bench.ppo_learning_rate), "--kl_coef", str(bench.kl_coef),
-            "--response_length", str(MAX_WORDS + 1), "--alignment_eval_steps", str(max(1, bench.ppo_updates // 4)),
+            "--response_length", str(MAX_WORDS + 1), "--alignment_eval_steps", str(max(1, bench.ppo_updates // 6)),
+            "--num_eval_prompts", str(len(splits["validation"])),
             "--disable_tqdm", "true"]
     if lora:
         argv += ["--use_peft", "--lora_r", str(bench.lora_r), "--lora_alpha", str(2 * bench.lora_r)]
@@ -202,7 +213,7 @@ def run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir, timings
                                    ("lm_backbone", "causal_lm", bench.lm_backbone_path)):
         if key in bench.selected_backbones:
             paths[key] = Path(given) if given else timed(f"train_{key}", train_backbone, bench, model_type,
-                                                         tokenizer, tokenized, work_dir, seed)
+                                                         splits, tokenizer, tokenized, work_dir, seed)
     if bench.mi_estimator_path:
         estimator_dir = Path(bench.mi_estimator_path)
     else:
@@ -215,7 +226,7 @@ def run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir, timings
                             work_dir, seed, judge)
 
     eval_mine = MINETrainingArguments(mine_epochs=bench.eval_mine_epochs, mine_feature=False, mine_keep_best=False)
-    features = sorted(set(splits["train"]["feature"]))
+    features = training_features(splits)
     results = {}
     for name in (m for m in MODELS if m in paths):  # a run not selected, or a backbone no run needs, is absent
         model = RecExplainerForConditionalGeneration.from_pretrained(paths[name])
@@ -224,6 +235,7 @@ def run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir, timings
         if name in RUNS:
             history = json.loads((paths[name] / "mmi_history.json").read_text())
             scores["ppo_alignment_curve"] = history["alignment"]
+            scores["ppo_selected_step"] = history["selected_step"]
             scores["ppo_reward_curve"] = [r["objective/scores"] for r in history["log_history"]
                                           if "objective/scores" in r]
         results[name] = scores
@@ -250,6 +262,20 @@ def markdown_table(results, keys=TABLE_KEYS) -> str:
     return "\n".join(lines)
 
 
+def write_results(results, per_seed, bench, data_args, timings, started) -> None:
+    """Aggregate the finished seeds into `results` and write `bench.output`."""
+    for name in (m for m in MODELS if m in next(iter(per_seed.values()))):
+        results[name] = aggregate({seed: runs[name] for seed, runs in per_seed.items()})
+    results["reward_estimator"] = {str(seed): runs["reward_estimator"] for seed, runs in per_seed.items()}
+    results["seeds"] = list(per_seed)
+    results["settings"] = {"benchmark": asdict(bench), "data": asdict(data_args), "max_words": MAX_WORDS,
+                           "runs": bench.selected_runs, "backbones": bench.selected_backbones,
+                           "command": " ".join(["python", *sys.argv])}
+    timings["total"] = time.time() - started
+    results["timings_seconds"] = {k: round(v, 1) for k, v in timings.items()}
+    Path(bench.output).write_text(json.dumps(results, indent=1))
+
+
 def main():
     bench, data_args = parse_dataclasses(HfArgumentParser((MMIBenchmarkArguments, ExplanationDataArguments)))
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
@@ -271,18 +297,10 @@ def main():
     timings["judge"] = time.time() - t
     logger.info("judge on the real test sentences: %s", {k: round(results["judge"][k], 4) for k in JUDGE_KEYS})
 
-    per_seed = {seed: run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir / f"seed_{seed}", timings)
-                for seed in bench.selected_seeds}
-    for name in (m for m in MODELS if m in per_seed[bench.selected_seeds[0]]):
-        results[name] = aggregate({seed: runs[name] for seed, runs in per_seed.items()})
-    results["reward_estimator"] = {str(seed): runs["reward_estimator"] for seed, runs in per_seed.items()}
-    results["seeds"] = bench.selected_seeds
-    results["settings"] = {"benchmark": asdict(bench), "data": asdict(data_args), "max_words": MAX_WORDS,
-                           "runs": bench.selected_runs, "backbones": bench.selected_backbones,
-                           "command": " ".join(["python", *sys.argv])}
-    timings["total"] = time.time() - started
-    results["timings_seconds"] = {k: round(v, 1) for k, v in timings.items()}
-    Path(bench.output).write_text(json.dumps(results, indent=1))
+    per_seed = {}
+    for seed in bench.selected_seeds:  # the JSON is rewritten after every seed: a long run keeps what it finished
+        per_seed[seed] = run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir / f"seed_{seed}", timings)
+        write_results(results, per_seed, bench, data_args, timings, started)
     print(markdown_table(results))
     print("judge on the real test sentences: " + ", ".join(f"{k} {results['judge'][k]:.4f}" for k in JUDGE_KEYS))
     logger.info("wrote %s in %.0f s", bench.output, timings["total"])

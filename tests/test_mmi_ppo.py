@@ -99,7 +99,8 @@ def test_one_ppo_step_updates_policy_not_reference(tmp_path, artifacts, backbone
     assert history["reward_type"] == "joint"
     card = ModelCard.load(out / "README.md")
     results = {r.metric_type: r.metric_value for r in card.data.eval_results}
-    assert results["fmr"] == run.alignment.history[-1]["fmr"] and "reward" in card.text
+    assert results["fmr"] == run.alignment.saved_record["fmr"] and "reward" in card.text
+    assert history["selected_step"] == run.alignment.best_step  # --keep_best is the default
     reloaded = RecExplainerForConditionalGeneration.from_pretrained(out).eval()
     trained = trainer.accelerator.unwrap_model(trainer.model).policy
     trained = trained.merge_and_unload() if run.peft else trained
@@ -122,3 +123,31 @@ def test_mi_update_callback_trains_reward_model(tmp_path, artifacts):
     run.trainer.train()
     assert len(run.mi_updates.history) == 1
     assert any(not torch.equal(p, before[n]) for n, p in run.reward_model.named_parameters())
+
+
+def test_same_seed_same_policy_whatever_the_global_random_state(tmp_path, artifacts):
+    paths, _, splits = artifacts
+    weights = []
+    for run in range(2):
+        torch.manual_seed(100 + run)  # the caller's random state must not leak into the run (value head init)
+        args = parse(tmp_path / f"run{run}", paths, "peter", "--total_episodes", "16", "--keep_best", "false")
+        ppo.main(*args, splits=splits)
+        weights.append(RecExplainerForConditionalGeneration.from_pretrained(args[1].output_dir).state_dict())
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_keep_best_picks_the_best_target_among_evaluations_that_keep_the_text():
+    from recexplain.mmi.callbacks import AlignmentCallback
+
+    callback = AlignmentCallback(None, None, {}, [], [], [], reward_type="rating", text_tolerance=0.1)
+    policy = torch.nn.Linear(1, 1, bias=False)
+    for step, (spearman, text, repeat) in enumerate([(0.2, 10.0, 0.0), (0.3, 9.5, 0.01), (0.9, 8.0, 0.0),
+                                                     (0.8, 9.2, 0.2), (0.25, 10.0, 0.0)]):
+        record = {"step": step, "rating_alignment_spearman": spearman, "fmr": 0.0, "text_score": text,
+                  "repeat_rate": repeat}
+        record["target"] = callback.target(record)
+        callback.history.append(record)
+        policy.weight.data.fill_(step)
+        callback.consider(record, policy)
+    # step 2 loses 20% of the text score, step 3 loops: step 1 is the best that keeps the text
+    assert callback.best_step == 1 and callback.best_state["weight"].item() == 1.0

@@ -1,18 +1,19 @@
 """`TrainerCallback`s for MMI's PPO run: alignment tracking and MI-estimator updates between rounds."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+import functools
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 from transformers import TrainerCallback
 
 from recexplain.data.explanation_tokenizer import decode_explanation
-from recexplain.metrics import feature_matching_ratio
 from recexplain.mmi.alignment import alignment_scores, generate_explanations
 from recexplain.mmi.data import response_sequences
 from recexplain.mmi.judge import RatingJudge
 from recexplain.mmi.mine import MINETrainingArguments, fit_mine
+from recexplain.training.explainer_evaluation import MAX_REPEAT_RATE, explanation_scores, text_score
 
 
 class _TrainerBound(TrainerCallback):
@@ -29,21 +30,41 @@ class _TrainerBound(TrainerCallback):
         return self.trainer.accelerator.unwrap_model(self.trainer.model).policy
 
 
+REWARD_TARGETS = {  # reward type -> validation signal that the run's best policy is chosen on
+    "rating": lambda record, eps: record["rating_alignment_spearman"],
+    "feature": lambda record, eps: record["fmr"],
+    "joint": lambda record, eps: (1 - eps) * record["rating_alignment_spearman"] + eps * record["fmr"],
+}
+TEXT_KEYS = ("bleu1", "rougeL", "usr", "distinct2", "repeat_rate", "fmr")
+
+
 class AlignmentCallback(_TrainerBound):
     """Every `eval_steps` PPO updates (and at the start and the end), generate greedily for fixed held-out
-    prompts and record `alignment_scores` (judge vs the prompt's predicted rating: Spearman, accuracy, `_3class`,
-    `constant_sentence_acc`) and `fmr`.
+    (validation) prompts and record `alignment_scores` (judge vs the prompt's predicted rating: Spearman,
+    accuracy, `_3class`, `constant_sentence_acc`), the text metrics `TEXT_KEYS` against the real explanations
+    of `records`, their `text_score`, and `target` (the reward's own validation signal, `REWARD_TARGETS`).
 
+    Keep-best (`text_tolerance` not None): the policy weights of the evaluation with the highest `target` among
+    those whose `text_score` stays within `text_tolerance` of the start's and whose repeat rate stays under
+    `MAX_REPEAT_RATE` (or the start's, if higher) are kept in `best_state` (step 0 = the unchanged policy always
+    qualifies), so PPO cannot trade the text for the reward: `best_step` says which evaluation won.
     Runs on the main process only; `history` holds one dict per evaluation.
     """
 
     def __init__(self, judge: RatingJudge, tokenizer, prompts: Dict[str, torch.Tensor], predicted_ratings,
-                 features: List[str], eval_steps: int = 10, max_new_tokens: int = 20):
+                 records: Sequence[Dict], feature_vocab: Sequence[str], eval_steps: int = 10,
+                 max_new_tokens: int = 20, reward_type: str = "rating", eps: float = 0.2,
+                 text_tolerance: Optional[float] = 0.1):
         self.judge, self.tokenizer, self.prompts = judge, tokenizer, prompts
         self.predicted = np.asarray(predicted_ratings, dtype=float)
-        self.features = list(features)
+        self.records, self.feature_vocab = list(records), list(feature_vocab)
         self.eval_steps, self.max_new_tokens = max(1, eval_steps), max_new_tokens
+        self.target = functools.partial(REWARD_TARGETS[reward_type], eps=eps)
+        self.text_tolerance = text_tolerance
         self.history: List[Dict] = []
+        self.best_step: Optional[int] = None
+        self.best_state: Optional[Dict[str, torch.Tensor]] = None
+        self.restored = False
 
     def evaluate(self, step: int) -> Dict:
         policy = self.policy()
@@ -51,11 +72,42 @@ class AlignmentCallback(_TrainerBound):
         responses = generate_explanations(policy, self.tokenizer, self.prompts, self.max_new_tokens)
         policy.train(was_training)
         texts = [decode_explanation(self.tokenizer, r) for r in responses]
+        text = explanation_scores(texts, None, self.records, self.feature_vocab)
         record = {"step": step, **alignment_scores(self.judge, texts, self.predicted),
-                  "fmr": feature_matching_ratio([t.split() for t in texts], self.features)}
+                  **{k: float(text[k]) for k in TEXT_KEYS}, "text_score": text_score(text)}
+        record["target"] = self.target(record)
         self.history.append(record)
         self.trainer.log({f"alignment/{k}": v for k, v in record.items() if k != "step"})
+        self.consider(record, policy)
         return record
+
+    def consider(self, record: Dict, policy: torch.nn.Module) -> None:
+        """Keep `policy`'s weights as `best_state` when `record` (already in `history`) is the best so far."""
+        if self.text_tolerance is not None and self.keeps_text(record) and (
+                self.best_step is None or record["target"] > self.best_record["target"]):
+            self.best_step = record["step"]
+            self.best_state = {k: v.detach().clone() for k, v in policy.state_dict().items()}
+
+    @property
+    def best_record(self) -> Optional[Dict]:
+        return next((r for r in self.history if r["step"] == self.best_step), None)
+
+    def keeps_text(self, record: Dict) -> bool:
+        """Whether `record`'s text is within `text_tolerance` of the first evaluation's (see the class docstring)."""
+        start = self.history[0]
+        return (record["text_score"] >= (1 - self.text_tolerance) * start["text_score"]
+                and record["repeat_rate"] <= max(MAX_REPEAT_RATE, start["repeat_rate"]))
+
+    def restore_best(self) -> None:
+        """Load `best_state` into the policy (no-op without keep-best or when the last evaluation won)."""
+        if self.best_state is not None and self.best_step != self.history[-1]["step"]:
+            self.policy().load_state_dict(self.best_state)
+        self.restored = self.best_state is not None
+
+    @property
+    def saved_record(self) -> Dict:
+        """The evaluation of the policy that is saved: the best after `restore_best`, else the last."""
+        return self.best_record if self.restored else self.history[-1]
 
     def on_train_begin(self, args, state, control, **kwargs):
         if state.is_world_process_zero:

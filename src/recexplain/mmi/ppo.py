@@ -21,7 +21,7 @@ from typing import Optional
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
 from accelerate import PartialState  # noqa: E402
-from transformers import AutoTokenizer  # noqa: E402
+from transformers import AutoTokenizer, set_seed  # noqa: E402
 from trl import ModelConfig, TrlParser, get_peft_config  # noqa: E402
 from trl.experimental.ppo import PPOConfig, PPOTrainer  # noqa: E402
 
@@ -36,6 +36,7 @@ from recexplain.mmi.plots import plot_training_curves  # noqa: E402
 from recexplain.models.explainer import RecExplainerForConditionalGeneration, RecExplainerForValueModeling  # noqa: E402
 from recexplain.models.mi_estimator import MIEstimatorConfig, MIEstimatorForRewardModeling  # noqa: E402
 from recexplain.training import atomic_output_dir  # noqa: E402
+from recexplain.training.explainer import training_features  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,15 @@ class MMIScriptArguments:
     )
     mi_update_samples: int = field(default=256, metadata={"help": "Generated explanations per MI update."})
     mi_update_epochs: int = field(default=1, metadata={"help": "MINE epochs per MI update."})
+    keep_best: bool = field(
+        default=True, metadata={"help": "Save the policy of the alignment evaluation with the best validation signal "
+                                        "of the reward (Spearman / FMR) whose text score stays within "
+                                        "--text_tolerance of the start's (else: the last policy)."}
+    )
+    text_tolerance: float = field(
+        default=0.1, metadata={"help": "Largest relative drop of the validation text score (mean of BLEU-1 and "
+                                       "ROUGE-L x non-looping share x diversity) that --keep_best accepts."}
+    )
 
 
 def load_models(script_args: MMIScriptArguments, training_args: PPOConfig, model_args: ModelConfig):
@@ -123,6 +133,7 @@ def build_run(script_args: MMIScriptArguments, training_args: PPOConfig, model_a
         raise ValueError("pass --sft_model_path (the trained explainer) and --reward_model_path (the MI estimator)")
     if training_args.stop_token is None and training_args.stop_token_id is None:
         training_args.stop_token = "eos"  # explanations end at <eos>; the reward is read there
+    set_seed(training_args.seed)  # the value head is initialised here, before PPOTrainer seeds its own steps
     tokenizer, policy, ref_model, value_model, reward_model, peft_config = load_models(
         script_args, training_args, model_args)
     if splits is None:
@@ -149,7 +160,9 @@ def build_run(script_args: MMIScriptArguments, training_args: PPOConfig, model_a
     max_new = training_args.response_length
     alignment = AlignmentCallback(
         judge, tokenizer, tokenizer.pad({"input_ids": eval_prompts["input_ids"]}, return_tensors="pt"),
-        eval_prompts["predicted_rating"], eval_prompts["feature"], script_args.alignment_eval_steps, max_new,
+        eval_prompts["predicted_rating"], eval_records.to_list(), training_features(splits),
+        script_args.alignment_eval_steps, max_new, reward_model.config.reward_type, reward_model.config.eps,
+        script_args.text_tolerance if script_args.keep_best else None,
     ).attach(trainer)
     mi_updates = None
     if script_args.mi_update_steps > 0:
@@ -163,10 +176,14 @@ def build_run(script_args: MMIScriptArguments, training_args: PPOConfig, model_a
 
 
 def save_run(run: MMIRun, script_args: MMIScriptArguments, training_args: PPOConfig) -> dict:
-    """Save the policy (LoRA merged), tokenizer, vocabularies, history and the training plot (main process)."""
+    """Save the policy (`--keep_best`: the best evaluation's weights; LoRA merged), tokenizer, vocabularies, history
+    and the training plot (main process)."""
     trainer = run.trainer
+    if script_args.keep_best:
+        run.alignment.restore_best()
     history = {
         "log_history": trainer.state.log_history, "alignment": run.alignment.history,
+        "selected_step": run.alignment.saved_record["step"],
         "mi_updates": run.mi_updates.history if run.mi_updates else [],
         "reward_type": run.reward_model.config.reward_type, "eps": run.reward_model.config.eps,
         "script_args": asdict(script_args), "peft": run.peft,
@@ -182,18 +199,19 @@ def save_run(run: MMIRun, script_args: MMIScriptArguments, training_args: PPOCon
             if vocab.is_file():
                 shutil.copy(vocab, tmp / VOCAB_FILE)
             (tmp / "mmi_history.json").write_text(json.dumps(history, indent=1, default=str))
-            final = {k: v for k, v in run.alignment.history[-1].items() if k != "step"}
+            final = {k: v for k, v in run.alignment.saved_record.items() if k != "step"}
             render_model_card(
                 "explainer", tmp, metrics=final, dataset=review_dataset_name(script_args.data_file),
                 command="python " + " ".join(sys.argv), base_model=training_args.sft_model_path,
                 extra={"model_name": Path(training_args.output_dir).name,
                        "model_class": "RecExplainerForConditionalGeneration",
                        "notes": f"MMI PPO with the {run.reward_model.config.reward_type} reward; results are the "
-                                f"held-out alignment of the validation prompts after training"},
+                                f"held-out alignment of the validation prompts at the saved policy (PPO update "
+                                f"{history['selected_step']})"},
             )
             plot_training_curves(trainer.state.log_history, run.alignment.history, tmp / "mmi_training.png",
                                  title=f"MMI PPO ({run.reward_model.config.reward_type} reward)")
-        logger.info("saved the MMI policy to %s; alignment %s", training_args.output_dir, run.alignment.history[-1])
+        logger.info("saved the MMI policy to %s; alignment %s", training_args.output_dir, run.alignment.saved_record)
     trainer.accelerator.wait_for_everyone()
     return history
 
