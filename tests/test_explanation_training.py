@@ -148,3 +148,28 @@ def test_text_score_gives_stock_sentences_and_loops_no_credit():
     assert stock == pytest.approx(13.15 * 0.04)
     assert text_score({"bleu1": 8.7, "rougeL": 13.3, "usr": 0.55, "repeat_rate": 0.0}) == pytest.approx(11.0)
     assert text_score({"bleu1": 8.7, "rougeL": 13.3, "usr": 0.55, "repeat_rate": 0.5}) == pytest.approx(5.5)
+
+
+def test_refit_rating_head_lowers_validation_rmse_and_leaves_the_text_side_alone():
+    import torch
+
+    from recexplain.data.explanation_collator import ExplanationCollator
+    from recexplain.training.explainer import ExplanationDataArguments, build_explainer, prepare_explanation_data
+    from recexplain.training.rating_head import rating_head_inputs, refit_rating_head
+
+    _, tokenizer, tokenized = prepare_explanation_data(ExplanationDataArguments(), 10)
+    torch.manual_seed(0)
+    model = build_explainer(ExplainerModelArguments(hidden_size=16, intermediate_size=32, num_attention_heads=2),
+                            tokenizer)
+    text_side = {n: p.detach().clone() for n, p in model.named_parameters() if not n.startswith("rating_head")}
+    model.rating_head[-1].bias.data.zero_()  # a head far from the 1-5 ratings (the init starts at their mean)
+    collator = ExplanationCollator(tokenizer)
+    result = refit_rating_head(model, tokenized["train"], tokenized["validation"], collator, max_epochs=30)
+    assert result["validation_rmse_after"] < 0.5 * result["validation_rmse_before"]
+    inputs, ratings = rating_head_inputs(model, tokenized["validation"], collator)
+    with torch.no_grad():
+        rmse = (model.rating_head(inputs).squeeze(-1).clamp(1, 5) - ratings).pow(2).mean().sqrt().item()
+    assert abs(rmse - result["validation_rmse_after"]) < 1e-5
+    assert all(torch.equal(p, text_side[n]) for n, p in model.named_parameters() if n in text_side)
+    again = refit_rating_head(model, tokenized["train"], tokenized["validation"], collator, max_epochs=5)
+    assert again["validation_rmse_after"] <= again["validation_rmse_before"]  # never worse than what it started from

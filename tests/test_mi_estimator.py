@@ -198,3 +198,16 @@ def test_train_script_saves_estimator_tokenizer_and_card(tmp_path, monkeypatch, 
     pushed = local_hub.repos["tester/mi"].files
     assert {"README.md", "config.json", "model.safetensors", "tokenizer.json", "mine_history.json"} <= set(pushed)
     assert pushed["model.safetensors"] == (out / "model.safetensors").read_bytes()
+
+
+@pytest.mark.parametrize("bad_value", [float("nan"), float("inf")])
+def test_non_finite_statistics_and_rewards_stop_with_a_clear_error(bad_value):
+    scores = torch.randn(8, 5)
+    scores[3, 1] = bad_value
+    with pytest.raises(FloatingPointError, match=r"1 of 8 samples .*sample 3"):
+        MINELoss()(scores, torch.randint(0, 5, (8,)))
+    model = MIEstimatorForRewardModeling(tiny_config()).eval()
+    with torch.no_grad():
+        model.backbone.get_input_embeddings().weight[21] = bad_value  # a corrupted weight of one response word
+    with pytest.raises(FloatingPointError, match=r"NaN or infinite for 1 of 3 responses \(first: response 0\)"):
+        model(left_padded_batch())

@@ -38,6 +38,11 @@ class MINELoss:
         """`(loss, dv_estimate)` for scores `statistics` `(B, L)` and labels `(B,)` (negatives: shuffled labels)."""
         keep = labels >= 0
         statistics, labels = statistics[keep].float(), labels[keep]
+        bad = (~torch.isfinite(statistics)).any(-1)  # [B]
+        if bad.any():  # a NaN loss would silently turn every weight into NaN at the next step
+            raise FloatingPointError(
+                f"MINE statistics are NaN or infinite for {int(bad.sum())} of {len(bad)} samples of this batch (first: "
+                f"sample {int(bad.nonzero()[0])}); stopping before the estimator's weights become NaN")
         if len(labels) < 2:
             raise ValueError("MINE needs at least two labelled samples per batch")
         shuffled = labels[torch.randperm(len(labels), generator=generator).to(labels.device)]

@@ -19,6 +19,7 @@ from ..data.reviews import load_explanation_records, split_explanation_records, 
 from ..models.explainer.configuration_explainer import RecExplainerConfig
 from .checkpoints import atomic_output_dir
 from .explainer_evaluation import choose_decoding, explanation_scores, generate_explanations, text_score
+from .rating_head import refit_rating_head
 
 logger = logging.getLogger(__name__)
 
@@ -245,6 +246,11 @@ class ExplainerTrainingArguments(TrainingArguments):
         metadata={"help": "epochs of in-domain language-model pre-training on every sentence of the training reviews "
                           "before fine-tuning on the explanation records (0: off); best validation checkpoint kept"},
     )
+    refit_rating_head: bool = field(
+        default=True,
+        metadata={"help": "after training, refit the rating head on the chosen checkpoint's frozen encoder states and "
+                          "keep the weights with the best validation RMSE (the checkpoint is chosen on text)"},
+    )
 
 
 class ExplainerTrainer(Trainer):
@@ -328,7 +334,9 @@ def train_explainer(
     With the record `splits`, every evaluation also scores greedy explanations of the validation records (the
     `eval_text_score` that checkpoint selection uses by default). With `early_stopping_patience`, training stops
     after that many evaluations without improvement of `training_args.metric_for_best_model`. With
-    `training_args.lm_pretraining_epochs > 0`, `pretrain_language_model` runs first.
+    `training_args.lm_pretraining_epochs > 0`, `pretrain_language_model` runs first. With
+    `training_args.refit_rating_head`, `rating_head.refit_rating_head` runs last (its summary in
+    `trainer.rating_head_refit`).
     """
     needs_text = (training_args.metric_for_best_model or "").removeprefix("eval_") not in ("", "loss")
     if needs_text and splits is None:
@@ -340,6 +348,11 @@ def train_explainer(
     trainer = _explainer_trainer(model, tokenizer, training_args, tokenized["train"], tokenized["validation"],
                                  splits, max_new_tokens, early_stopping_patience)
     trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+    trainer.rating_head_refit = None
+    if getattr(training_args, "refit_rating_head", False):
+        trainer.rating_head_refit = refit_rating_head(
+            unwrap_explainer(trainer.model), tokenized["train"], tokenized["validation"], trainer.data_collator,
+            seed=training_args.seed)
     return trainer
 
 

@@ -314,6 +314,11 @@ class MIEstimatorForRewardModeling(MIEstimatorPreTrainedModel):
         token_rewards = self.score(output.hidden_states[-1]).squeeze(-1)  # [B, S]
         last = MIEstimatorModel.last_index(attention_mask)  # [B]
         logits = token_rewards[torch.arange(len(last), device=last.device), last].unsqueeze(-1)  # [B, 1]
+        bad = ~torch.isfinite(logits.squeeze(-1))  # [B]
+        if bad.any():  # PPO would turn a NaN reward into NaN advantages and NaN policy weights
+            raise FloatingPointError(
+                f"MI reward is NaN or infinite for {int(bad.sum())} of {len(bad)} responses (first: response "
+                f"{int(bad.nonzero()[0])}); check the reward model's weights and inputs")
         return MIRewardOutput(
             logits=logits,
             token_rewards=token_rewards,
