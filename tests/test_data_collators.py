@@ -94,3 +94,18 @@ def test_pretraining_guarantees_one_mask_with_tiny_probability(setup):
         PretrainingCollator(fm, 0.0, 0.0)
     with pytest.raises(ValueError):
         PretrainingCollator(fm, 1.5, 0.1)
+
+
+def test_history_lists_of_different_lengths_are_rejected_naming_the_fields(setup):
+    from recexplain.data.examples import encode_sequence
+
+    splits, fm = setup
+    row = dict(build_ctr_examples(splits, fm, "test", num_negatives=1)[0])
+    row.update(history_item_ids=[3, 4, 5], history_attr_ids=[[3], [3], [3]], history_behavior_ids=[3],
+               history_time_ids=[3])
+    with pytest.raises(ValueError, match=r"batch row 0: .*history_item_ids: 3, .*history_behavior_ids: 1"):
+        CTRCollator(fm)([row])
+    events = {"user_id": "u7", "item_id": ["a", "b", "c"], "item_attr": [[], [], []], "behavior": ["pv"],
+              "time_gap": ["none"]}
+    with pytest.raises(ValueError, match=r"user u7: .*item_id: 3, item_attr: 3, behavior: 1, time_gap: 1"):
+        encode_sequence(events, fm)

@@ -42,8 +42,13 @@ def test_missing_or_misnamed_column(tmp_path):
 
 
 def test_malformed_row(tmp_path):
-    with pytest.raises(DataFormatError, match=r"ml-100k\.inter, line 3, field 'timestamp': expected 4 fields"):
+    with pytest.raises(DataFormatError, match=r"ml-100k\.inter, line 3: expected 4 fields \['user_id', 'item_id', "
+                                              r"'rating', 'timestamp'\], found 3: \['1', '10', '5'\]"):
         load_movielens(movielens(tmp_path, HEADER + "1\t10\t5\t0\n1\t10\t5\n"))
+    (tmp_path / "UserBehavior.csv").write_text("1,2,pv,10\n1,2,pv,11\n")  # category_id removed: not blamed on the timestamp
+    with pytest.raises(DataFormatError, match=r"UserBehavior\.csv, line 1: expected 5 fields .*, found 4: "
+                                              r"\['1', '2', 'pv', '10'\] \(a field is missing\)"):
+        load_taobao(tmp_path)
     with pytest.raises(DataFormatError, match=r"line 2, field '<extra field 5>'"):
         load_movielens(movielens(tmp_path, HEADER + "1\t10\t5\t0\t9\n"))
     (tmp_path / "UserBehavior.csv").write_text("1,2,3,pv,10\n1,2,3,pv,10,7\n1,2,3,pv,11\n")
@@ -94,3 +99,12 @@ def test_non_integer_id_s3rec_and_movielens(tmp_path):
     (tmp_path / "u.item").write_text("10|A|01-Jan-1995||u|" + "|".join(["0"] * 19) + "\n")
     with pytest.raises(DataFormatError, match=r"u\.data, line 2, field 'item_id': expected an integer"):
         load_movielens(tmp_path)
+
+
+def test_truncated_gzip_names_the_file(tmp_path):
+    import gzip
+
+    data = gzip.compress("".join(f"{u},{i},3,pv,{10 + i}\n" for u in range(50) for i in range(40)).encode())
+    (tmp_path / "UserBehavior.csv.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataFormatError, match=r"UserBehavior\.csv\.gz, line \d+: the gzip data is truncated"):
+        load_taobao(tmp_path)

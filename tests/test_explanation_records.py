@@ -55,12 +55,24 @@ def test_amazon_records(tmp_path, caplog):
     assert ds[2]["sentiment"] == -1 and ds[2]["feature"] == "strap"
 
 
+def test_amazon_empty_review_text_is_skipped_with_a_warning_naming_the_lines(tmp_path, caplog):
+    path = _write_amazon(tmp_path / "reviews.json.gz", REVIEWS[:2] + [("u9", "z", 4, "  ")] + REVIEWS[2:])
+    with caplog.at_level(logging.INFO, logger="recexplain.data.reviews"):
+        ds = load_explanation_records(path, min_feature_count=2)
+    assert "reviews.json.gz: skipped 1 reviews with an empty reviewText (lines 3)" in caplog.text
+    assert "5 of 6 reviews yielded one" in caplog.text and "u9" not in ds["user"]
+
+
 @pytest.mark.parametrize(
     "line, message",
     [
         ('{"reviewerID": "u", "asin": "a", "overall": 5.0, "reviewText": "x"', "line 2: malformed JSON"),
         ('{"reviewerID": "u", "asin": "a", "reviewText": "x"}', "line 2, field 'overall': missing field"),
         ('{"reviewerID": "u", "asin": "a", "overall": 7, "reviewText": "x"}', "line 2, field 'overall'"),
+        ('{"reviewerID": "u", "asin": "a", "overall": "five", "reviewText": "x"}', "line 2, field 'overall': expected"),
+        ('{"reviewerID": "u", "asin": "a", "overall": true, "reviewText": "x"}', "line 2, field 'overall': expected"),
+        ('{"reviewerID": "u", "asin": "a", "overall": null, "reviewText": "x"}', "line 2, field 'overall': expected"),
+        ('{"reviewerID": "u", "asin": "a", "overall": 4.0, "reviewText": 3}', "line 2, field 'reviewText': expected"),
     ],
 )
 def test_amazon_errors(tmp_path, line, message):

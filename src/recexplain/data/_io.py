@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 from typing import Iterator, List, Tuple, Union
 
@@ -24,17 +25,25 @@ def read_lines(path: Union[str, Path], encoding: str = "utf-8") -> Iterator[Tupl
     if not path.is_file():
         raise DataFormatError(path, "file not found")
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding=encoding, newline="") as f:
-        for number, line in enumerate(f, start=1):
-            yield number, line.rstrip("\r\n")
+    number = 0
+    try:
+        with opener(path, "rt", encoding=encoding, newline="") as f:
+            for number, line in enumerate(f, start=1):
+                yield number, line.rstrip("\r\n")
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:  # a truncated or corrupt download
+        raise DataFormatError(path, f"the gzip data is truncated or corrupt after {number} complete lines ({error}); "
+                                    f"download or copy the file again", number + 1) from None
 
 
 def split_row(path: Path, number: int, line: str, sep: str, names: List[str]) -> List[str]:
     """Split one delimited row, raising `DataFormatError` when the field count is wrong."""
     values = line.split(sep)
-    if len(values) != len(names):
-        field = names[len(values)] if len(values) < len(names) else f"<extra field {len(names) + 1}>"
-        raise DataFormatError(path, f"expected {len(names)} fields {names}, found {len(values)}", number, field)
+    if len(values) < len(names):  # which field is missing cannot be known: show what is there
+        raise DataFormatError(path, f"expected {len(names)} fields {names}, found {len(values)}: {values} "
+                                    f"(a field is missing)", number)
+    if len(values) > len(names):
+        raise DataFormatError(path, f"expected {len(names)} fields {names}, found {len(values)}", number,
+                              f"<extra field {len(names) + 1}>")
     return values
 
 

@@ -19,6 +19,14 @@ def _ids(value) -> list:
     return value.tolist() if isinstance(value, torch.Tensor) else value
 
 
+def check_same_lengths(lists: Dict[str, Sequence], where: str) -> None:
+    """Raise `ValueError` naming `where` and every field's length unless the per-event `lists` are equally long."""
+    lengths = {key: len(value) for key, value in lists.items()}
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{key}: {n}" for key, n in lengths.items())
+        raise ValueError(f"{where}: the per-event lists differ in length ({shown}); every event needs one value in each")
+
+
 def _pad_history(rows: Sequence[dict], max_attrs: int, max_len: int) -> Dict[str, torch.Tensor]:
     """Right-pad the `history_*` lists to the longest row (<= max_len, most recent kept)."""
     L = max(1, min(max_len, max(len(r["history_item_ids"]) for r in rows)))
@@ -32,6 +40,7 @@ def _pad_history(rows: Sequence[dict], max_attrs: int, max_len: int) -> Dict[str
     }
     for b, r in enumerate(rows):
         r = {k: _ids(r[k]) for k in ("history_item_ids", "history_attr_ids", "history_behavior_ids", "history_time_ids")}
+        check_same_lengths(r, f"batch row {b}")
         n = min(len(r["history_item_ids"]), L)
         if n == 0:
             continue

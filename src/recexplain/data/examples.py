@@ -28,6 +28,7 @@ import pyarrow as pa
 from datasets import Features, List as DList, Value
 
 from .behavior import iter_rows
+from .collators import check_same_lengths
 from .feature_map import OOV_ID, FeatureMap
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ def _features(ctr: bool) -> Features:
 
 def encode_sequence(row: dict, feature_map: FeatureMap) -> Dict[str, list]:
     """One user's events -> the four `history_*` id lists (full length, not yet capped)."""
+    check_same_lengths({k: row[k] for k in ("item_id", "item_attr", "behavior", "time_gap")},
+                       f"user {row.get('user_id', '?')}")
     return {
         "history_item_ids": feature_map.encode("item_id", row["item_id"]),
         "history_attr_ids": [feature_map.encode_attrs(a) for a in row["item_attr"]],
