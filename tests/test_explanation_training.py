@@ -164,7 +164,8 @@ def test_refit_rating_head_lowers_validation_rmse_and_leaves_the_text_side_alone
     text_side = {n: p.detach().clone() for n, p in model.named_parameters() if not n.startswith("rating_head")}
     model.rating_head[-1].bias.data.zero_()  # a head far from the 1-5 ratings (the init starts at their mean)
     collator = ExplanationCollator(tokenizer)
-    result = refit_rating_head(model, tokenized["train"], tokenized["validation"], collator, max_epochs=30)
+    result = refit_rating_head(model, tokenized["train"], tokenized["validation"], collator, max_epochs=50,
+                               learning_rate=1e-2)
     assert result["validation_rmse_after"] < 0.5 * result["validation_rmse_before"]
     inputs, ratings = rating_head_inputs(model, tokenized["validation"], collator)
     with torch.no_grad():

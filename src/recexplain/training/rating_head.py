@@ -43,10 +43,13 @@ def _rmse(head, inputs, ratings, low: float, high: float) -> float:
         return float(F.mse_loss(head(inputs).squeeze(-1).clamp(low, high), ratings).sqrt())
 
 
-def refit_rating_head(model, train_dataset, validation_dataset, collator, max_epochs: int = 200, patience: int = 10,
-                      learning_rate: float = 1e-3, batch_size: int = 128, seed: int = 0) -> Dict[str, float]:
-    """Train `model.rating_head` (from its current weights) on the frozen encoder's states of `train_dataset` and
-    keep the weights with the lowest validation RMSE, the current ones included (so validation RMSE never rises).
+def refit_rating_head(model, train_dataset, validation_dataset, collator, max_epochs: int = 200, patience: int = 20,
+                      learning_rate: float = 1e-4, batch_size: int = 128, seed: int = 0) -> Dict[str, float]:
+    """Train a freshly initialised `model.rating_head` on the frozen encoder's states of `train_dataset` and keep
+    the weights with the lowest validation RMSE, the current head's included (so validation RMSE never rises).
+
+    Fresh, not continued: the current head has already fitted the training states (continuing it did not lower
+    the validation RMSE on Musical Instruments, 0.881; a fresh head reached 0.807, test 0.956 -> 0.860).
 
     Returns `{"validation_rmse_before", "validation_rmse_after", "epochs", "best_epoch"}`.
     """
@@ -56,6 +59,9 @@ def refit_rating_head(model, train_dataset, validation_dataset, collator, max_ep
     head = copy.deepcopy(model.rating_head).cpu().float().train()
     best_rmse = before = _rmse(head, val_x, val_y, low, high)
     best_state, best_epoch, epoch = copy.deepcopy(head.state_dict()), 0, 0
+    torch.manual_seed(seed)
+    for module in head:
+        model._init_weights(module)
     optimizer = torch.optim.Adam(head.parameters(), lr=learning_rate)
     generator = torch.Generator().manual_seed(seed)
     for epoch in range(1, max_epochs + 1):
