@@ -117,7 +117,7 @@ def train_all(args, out: Path, behavior_args, reviews) -> None:
     run_step("mmi_ppo", "mmi_ppo.py",
              ["--sft_model_path", explainer, "--reward_model_path", models / "mi-estimator", "--reward_type", "rating",
               "--output_dir", models / "explainer-mmi", *review_args, "--total_episodes", 64 * args.ppo_updates,
-              "--per_device_train_batch_size", "64", "--learning_rate", "2e-4", "--kl_coef", "0.02",
+              "--per_device_train_batch_size", "64", "--learning_rate", "2e-4", "--kl_coef", "0.2",
               "--num_ppo_epochs", "4", "--response_length", EXPLAINER_WORDS + 1, "--alignment_eval_steps", "5",
               *seed], models / "explainer-mmi", logs)
 

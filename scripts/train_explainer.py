@@ -117,7 +117,8 @@ def main():
         render_model_card(
             "explainer", tmp, metrics=metrics, dataset=review_dataset_name(data_args.data_file),
             command="python " + " ".join(sys.argv), extra={
-                "model_name": Path(training_args.output_dir).name, "model_class": "RecExplainerForConditionalGeneration",
+                "model_name": training_args.hub_model_id or Path(training_args.output_dir).name, "split": "validation",
+                "model_class": "RecExplainerForConditionalGeneration",
                 "notes": "the results are on the validation split (the split used for model selection)"},
         )
     final = Path(training_args.output_dir) / "final"

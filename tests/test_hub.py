@@ -30,6 +30,17 @@ def test_rendered_card_parses_and_carries_metrics(tmp_path, family):
     assert "a run note" in card.text and "{{" not in card.text
 
 
+def test_card_of_a_final_folder_carries_the_run_name_and_its_split(tmp_path):
+    path = render_model_card("srp4ctr", tmp_path / "srp4ctr-ml100k" / "final", {"masked_field_loss": 2.5}, "synthetic",
+                             COMMAND, extra={"split": "validation"})
+    card = ModelCard.load(path)
+    assert card.text.lstrip().startswith("# srp4ctr-ml100k") and "final" not in card.text.split("\n")[1]
+    assert card.data.model_name == "srp4ctr-ml100k"
+    assert 'from_pretrained("srp4ctr-ml100k"' in card.text and '"final"' not in card.text
+    assert all(r.dataset_split == "validation" for r in card.data.eval_results)
+    assert "validation split" in card.text and "test split" not in card.text
+
+
 def test_local_base_model_stays_out_of_yaml(tmp_path):
     (tmp_path / "pretrained").mkdir()
     path = render_model_card("srp4ctr", tmp_path / "ctr", {"auc": 0.7}, "synthetic", COMMAND,

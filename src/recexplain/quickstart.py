@@ -39,11 +39,11 @@ def explanation_results(models_dir: Path, reviews: Optional[str], seed: int) -> 
     from .mmi.judge import RatingJudge, judge_training_data
     from .mmi.mine import MINETrainingArguments
     from .models.explainer import RecExplainerForConditionalGeneration
-    from .training.explainer import ExplanationDataArguments, load_explanation_splits
+    from .training.explainer import ExplanationDataArguments, load_explanation_splits, training_features
 
     splits = load_explanation_splits(ExplanationDataArguments(data_file=reviews))
     judge = RatingJudge().fit(*judge_training_data(reviews, splits))
-    features = sorted(set(splits["train"]["feature"]))
+    features = training_features(splits)
     mine = MINETrainingArguments(mine_epochs=5, mine_feature=False, mine_keep_best=False)
     scores = {}
     for name in EXPLAINER_FOLDERS:

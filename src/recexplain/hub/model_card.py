@@ -70,9 +70,9 @@ def _check_metrics(metrics: dict) -> dict:
     return clean
 
 
-def _results_table(metrics: dict, dataset: str) -> str:
+def _results_table(metrics: dict, dataset: str, split: str) -> str:
     rows = [f"| {METRIC_NAMES.get(k, k)} | {v:.4f} |" for k, v in metrics.items()]
-    return "\n".join([f"| Metric ({dataset}, test split) | Value |", "|---|---|", *rows])
+    return "\n".join([f"| Metric ({dataset}, {split} split) | Value |", "|---|---|", *rows])
 
 
 def render_model_card(
@@ -96,8 +96,9 @@ def render_model_card(
         base_model: hub id or local path of the model this one was fine-tuned
             from; named in the text, and in the YAML `base_model` unless it is
             an existing local path (the hub only accepts hub model ids there).
-        extra: more template variables; recognised keys: `model_name`,
-            `repo_id` (used in the loading snippet), `auto_class`, `model_class`,
+        extra: more template variables; recognised keys: `model_name` (default: `repo_id`, else the
+            folder's name, or its parent's for a `final` folder), `repo_id` (used in the loading snippet;
+            default: the model name), `split` (of the metrics, default `"test"`), `auto_class`, `model_class`,
             `license`, `tags` (added to the family's), `training_data`
             (a sentence on the data), `notes` (free text); the template sees
             the whole dict as `extra`.
@@ -111,11 +112,13 @@ def render_model_card(
         raise ValueError("dataset and command must be non-empty strings")
     extra = dict(extra or {})
     output_dir = Path(output_dir)
-    model_name = extra.get("model_name", output_dir.name)
+    folder_name = output_dir.parent.name if output_dir.name == "final" else output_dir.name
+    model_name = extra.get("model_name") or extra.get("repo_id") or folder_name
+    split = extra.get("split", "test")
     eval_results = [
         EvalResult(
             task_type=fam.task_type, task_name=fam.task_name, dataset_type=dataset, dataset_name=dataset,
-            dataset_split="test", metric_type=name, metric_name=METRIC_NAMES.get(name, name), metric_value=value,
+            dataset_split=split, metric_type=name, metric_name=METRIC_NAMES.get(name, name), metric_value=value,
         )
         for name, value in metrics.items()
     ]
@@ -133,13 +136,13 @@ def render_model_card(
         card_data,
         template_path=str(template),
         model_name=model_name,
-        repo_id=extra.get("repo_id", model_name),
+        repo_id=extra.get("repo_id") or model_name,
         auto_class=extra.get("auto_class", fam.auto_class),
         model_class=extra.get("model_class"),
         dataset=dataset,
         command=command,
         base_model=base_model,
-        results_table=_results_table(metrics, dataset),
+        results_table=_results_table(metrics, dataset, split),
         training_data=extra.get("training_data"),
         notes=extra.get("notes"),
         extra=extra,

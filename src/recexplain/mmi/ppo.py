@@ -203,7 +203,8 @@ def save_run(run: MMIRun, script_args: MMIScriptArguments, training_args: PPOCon
             render_model_card(
                 "explainer", tmp, metrics=final, dataset=review_dataset_name(script_args.data_file),
                 command="python " + " ".join(sys.argv), base_model=training_args.sft_model_path,
-                extra={"model_name": Path(training_args.output_dir).name,
+                extra={"model_name": training_args.hub_model_id or Path(training_args.output_dir).name,
+                       "split": "validation",
                        "model_class": "RecExplainerForConditionalGeneration",
                        "notes": f"MMI PPO with the {run.reward_model.config.reward_type} reward; results are the "
                                 f"held-out alignment of the validation prompts at the saved policy (PPO update "

@@ -112,7 +112,8 @@ def main(script_args: MIEstimatorScriptArguments, mine_args: MINETrainingArgumen
             render_model_card(
                 "mi_estimator", tmp, metrics={k: summary[k] for k in ("mi_rating", "mi_feature") if k in summary},
                 dataset=review_dataset_name(script_args.data_file), command="python " + " ".join(sys.argv),
-                extra={"model_name": Path(script_args.output_dir).name, "model_class": "MIEstimatorForRewardModeling",
+                extra={"model_name": script_args.hub_model_id or Path(script_args.output_dir).name,
+                       "split": "validation", "model_class": "MIEstimatorForRewardModeling",
                        "notes": "results are Donsker-Varadhan MI estimates in nats on the validation split's real "
                                 "explanations (the selected epoch), not test metrics"},
             )
