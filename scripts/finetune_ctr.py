@@ -28,7 +28,7 @@ from transformers import HfArgumentParser, set_seed
 
 from recexplain.data import FeatureMap
 from recexplain.hub import push_model_folder, render_model_card
-from recexplain.training import last_checkpoint
+from recexplain.training import resume_checkpoint, run_arguments
 from recexplain.training.cli import parse_dataclasses
 from recexplain.training.ctr import (
     CTRModelArguments,
@@ -75,9 +75,10 @@ def main(argv=None):
     model = build_ctr_model(model_args, data.feature_map)
     logger.info("%s on %s: %d parameters (%d trainable)", type(model).__name__, data.name, model.num_parameters(),
                 model.num_parameters(only_trainable=True))
-    resume = training_args.resume_from_checkpoint or (last_checkpoint(training_args.output_dir) if script_args.resume else None)
-    if resume:
-        logger.info("resuming from %s", resume)
+    with training_args.main_process_first(desc="run record"):
+        resume = training_args.resume_from_checkpoint or resume_checkpoint(
+            training_args.output_dir, run_arguments(script_args, data_args, model_args, training_args),
+            script_args.resume, training_args.process_index == 0)
     trainer = train_ctr(model, data.feature_map, examples, training_args, resume_from_checkpoint=resume)
     validation = trainer.evaluate()
     test = evaluate_ctr(trainer, examples.test, n_boot=script_args.n_bootstrap, seed=training_args.seed)

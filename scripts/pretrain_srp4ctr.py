@@ -23,7 +23,7 @@ from transformers import HfArgumentParser, set_seed
 
 from recexplain.data import build_pretraining_examples
 from recexplain.hub import push_model_folder, render_model_card
-from recexplain.training import last_checkpoint
+from recexplain.training import resume_checkpoint, run_arguments
 from recexplain.training.cli import parse_dataclasses
 from recexplain.training.ctr import (
     PretrainingModelArguments,
@@ -66,9 +66,10 @@ def main(argv=None):
         validation = build_pretraining_examples(data.splits["validation"], data.feature_map)
     logger.info("%s: %d users, %d items, %d pre-training windows", data.name, data.n_users, data.n_items, len(train))
     model = build_pretraining_model(model_args, data.feature_map)
-    resume = training_args.resume_from_checkpoint or (last_checkpoint(training_args.output_dir) if script_args.resume else None)
-    if resume:
-        logger.info("resuming from %s", resume)
+    with training_args.main_process_first(desc="run record"):
+        resume = training_args.resume_from_checkpoint or resume_checkpoint(
+            training_args.output_dir, run_arguments(script_args, data_args, model_args, training_args),
+            script_args.resume, training_args.process_index == 0)
     trainer = pretrain_srp4ctr(model, data.feature_map, train, data_args, training_args,
                                resume_from_checkpoint=resume, eval_dataset=validation)
     set_seed(training_args.seed)  # the same validation masks for every run

@@ -25,7 +25,7 @@ from transformers import HfArgumentParser, set_seed
 from recexplain.data.explanation_tokenizer import save_vocabularies
 from recexplain.data.reviews import review_dataset_name
 from recexplain.hub import push_model_folder, render_model_card
-from recexplain.training import atomic_output_dir, last_checkpoint
+from recexplain.training import atomic_output_dir, resume_checkpoint, run_arguments
 from recexplain.training.cli import parse_dataclasses
 from recexplain.training.explainer import (
     ExplainerModelArguments,
@@ -78,11 +78,10 @@ def main():
             data_args, model_args.max_explanation_length, lm_pretraining=training_args.lm_pretraining_epochs > 0
         )
     model = build_explainer(model_args, tokenizer)
-    resume = training_args.resume_from_checkpoint
-    if resume is None and script_args.resume:
-        resume = last_checkpoint(training_args.output_dir)
-    if resume:
-        logger.info("resuming from %s", resume)
+    with training_args.main_process_first(desc="run record"):
+        resume = training_args.resume_from_checkpoint or resume_checkpoint(
+            training_args.output_dir, run_arguments(script_args, data_args, model_args, training_args),
+            script_args.resume, training_args.process_index == 0, stages=["lm_pretraining"])
     trainer = train_explainer(
         model, tokenizer, tokenized, training_args, resume_from_checkpoint=resume,
         early_stopping_patience=script_args.early_stopping_patience, splits=splits,

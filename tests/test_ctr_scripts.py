@@ -77,6 +77,24 @@ def test_finetune_script_trains_evaluates_and_resumes(pretrained, tmp_path):
     assert isinstance(model, SRP4CTRForCTRPrediction)
 
 
+def test_resume_never_continues_a_different_run(tmp_path):
+    din = [PYTHON, "scripts/finetune_ctr.py", "--output_dir", str(tmp_path), *TINY_CTR, "--max_steps", "2"]
+    _run(din + ["--model", "din"])
+    assert (tmp_path / "checkpoint-2").is_dir() and (tmp_path / "run_arguments.json").is_file()
+    proc = subprocess.run(din + ["--model", "bst"], cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert "holds a different run (checkpoint-2): model: 'din' there, 'bst' now" in proc.stderr
+    assert "--resume false" in proc.stderr and (tmp_path / "checkpoint-2").is_dir()  # nothing lost
+    log = _run(din + ["--model", "bst", "--resume", "false"])  # starts over: the DIN run's checkpoints move aside
+    assert "moved the previous run's checkpoint-2" in log
+    assert (tmp_path / "previous-run-1" / "checkpoint-2" / "trainer_state.json").is_file()
+    assert json.loads((tmp_path / "previous-run-1" / "run_arguments.json").read_text())["model"] == "din"
+    assert json.loads((tmp_path / "run_arguments.json").read_text())["model"] == "bst"
+    assert json.loads((tmp_path / "final" / "config.json").read_text())["model_type"] == "bst_ctr"
+    log = _run(din + ["--model", "bst", "--max_steps", "4"])  # the same run, longer: resumes its own checkpoint
+    assert f"resuming from {tmp_path / 'checkpoint-2'}" in log
+
+
 def test_two_process_data_parallel_run(tmp_path):
     from recexplain.models.srp4ctr import AutoModelForCTRPrediction, DINForCTRPrediction
 
