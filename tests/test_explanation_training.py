@@ -91,8 +91,9 @@ def test_train_script_saves_and_resumes(tmp_path, monkeypatch, caplog):
     card = ModelCard.load(final / "README.md")
     assert {r.metric_type: r.metric_value for r in card.data.eval_results}["bleu1"] == results["eval_bleu1"]
     logging.getLogger("train_explainer").disabled = False  # another library's dictConfig may have disabled it
-    with caplog.at_level(logging.INFO, logger="train_explainer"):
-        _run("train_explainer.py", [a if a != "1" else "2" for a in args], monkeypatch)
+    logging.getLogger("recexplain.training.checkpoints").disabled = False
+    with caplog.at_level(logging.INFO, logger="recexplain.training.checkpoints"):
+        _run("train_explainer.py", [a if a != "1" else "2" for a in args], monkeypatch)  # 2 epochs: the same run
     assert "resuming from" in caplog.text and (tmp_path / "checkpoint-30").is_dir()
 
 
