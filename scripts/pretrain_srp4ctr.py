@@ -84,7 +84,7 @@ def main(argv=None):
     render_model_card(
         "srp4ctr", final, metrics=metrics, dataset=data.name, command="python " + " ".join(sys.argv),
         extra={"model_class": "SRP4CTRForPreTraining", "auto_class": "AutoModelForPreTraining",
-               "repo_id": training_args.hub_model_id or final.parent.name, "split": "validation",
+               "repo_id": training_args.hub_model_id, "split": "validation",
                "notes": "metrics are masked-field losses (nats) on each user's latest window (validation split), "
                         "not click metrics; fine-tune with scripts/finetune_ctr.py --pretrained_dir"},
     )

@@ -47,7 +47,7 @@ class AlignmentCallback(_TrainerBound):
     Keep-best (`text_tolerance` not None): the policy weights of the evaluation with the highest `target` among
     those whose `text_score` stays within `text_tolerance` of the start's and whose repeat rate stays under
     `MAX_REPEAT_RATE` (or the start's, if higher) are kept in `best_state` (step 0 = the unchanged policy always
-    qualifies), so PPO cannot trade the text for the reward: `best_step` says which evaluation won.
+    qualifies), so PPO cannot trade the text for the reward: `best_record` (`best_step`) says which evaluation won.
     Runs on the main process only; `history` holds one dict per evaluation.
     """
 
@@ -62,9 +62,8 @@ class AlignmentCallback(_TrainerBound):
         self.target = functools.partial(REWARD_TARGETS[reward_type], eps=eps)
         self.text_tolerance = text_tolerance
         self.history: List[Dict] = []
-        self.best_step: Optional[int] = None
+        self.best_record: Optional[Dict] = None
         self.best_state: Optional[Dict[str, torch.Tensor]] = None
-        self.restored = False
 
     def evaluate(self, step: int) -> Dict:
         policy = self.policy()
@@ -84,13 +83,13 @@ class AlignmentCallback(_TrainerBound):
     def consider(self, record: Dict, policy: torch.nn.Module) -> None:
         """Keep `policy`'s weights as `best_state` when `record` (already in `history`) is the best so far."""
         if self.text_tolerance is not None and self.keeps_text(record) and (
-                self.best_step is None or record["target"] > self.best_record["target"]):
-            self.best_step = record["step"]
+                self.best_record is None or record["target"] > self.best_record["target"]):
+            self.best_record = record
             self.best_state = {k: v.detach().clone() for k, v in policy.state_dict().items()}
 
     @property
-    def best_record(self) -> Optional[Dict]:
-        return next((r for r in self.history if r["step"] == self.best_step), None)
+    def best_step(self) -> Optional[int]:
+        return self.best_record["step"] if self.best_record is not None else None
 
     def keeps_text(self, record: Dict) -> bool:
         """Whether `record`'s text is within `text_tolerance` of the first evaluation's (see the class docstring)."""
@@ -102,12 +101,11 @@ class AlignmentCallback(_TrainerBound):
         """Load `best_state` into the policy (no-op without keep-best or when the last evaluation won)."""
         if self.best_state is not None and self.best_step != self.history[-1]["step"]:
             self.policy().load_state_dict(self.best_state)
-        self.restored = self.best_state is not None
 
     @property
     def saved_record(self) -> Dict:
-        """The evaluation of the policy that is saved: the best after `restore_best`, else the last."""
-        return self.best_record if self.restored else self.history[-1]
+        """The evaluation of the policy that `save_run` saves: the best with keep-best, else the last."""
+        return self.best_record or self.history[-1]
 
     def on_train_begin(self, args, state, control, **kwargs):
         if state.is_world_process_zero:

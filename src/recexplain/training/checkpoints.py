@@ -29,12 +29,16 @@ NOT_PART_OF_THE_RUN = frozenset({
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
+def _checkpoints(output_dir: Path) -> list:
+    """`(step, path)` of every `checkpoint-N` folder in `output_dir` (empty when it does not exist)."""
+    if not output_dir.is_dir():
+        return []
+    return [(int(m.group(1)), p) for p in output_dir.iterdir() if (m := _CHECKPOINT.match(p.name)) and p.is_dir()]
+
+
 def last_checkpoint(output_dir: Union[str, Path]) -> Optional[str]:
     """Path of the highest-step `checkpoint-N` folder in `output_dir`, or None."""
-    output_dir = Path(output_dir)
-    if not output_dir.is_dir():
-        return None
-    steps = [(int(m.group(1)), p) for p in output_dir.iterdir() if (m := _CHECKPOINT.match(p.name)) and p.is_dir()]
+    steps = _checkpoints(Path(output_dir))
     return str(max(steps)[1]) if steps else None
 
 
@@ -89,23 +93,22 @@ def resume_checkpoint(output_dir: Union[str, Path], arguments: dict, resume: boo
     checkpoint, record = last_checkpoint(output_dir), output_dir / RUN_ARGUMENTS_FILE
     reused = [output_dir / name for name in stages if (output_dir / name).is_dir()]
     if resume and (checkpoint or reused):
-        checkpoint = checkpoint or str(reused[0])  # for the messages; a stage alone is not a Trainer checkpoint
+        found = Path(checkpoint or reused[0]).name  # for the messages; a stage alone is not a Trainer checkpoint
         recorded = json.loads(record.read_text()) if record.is_file() else None
         if recorded is None:
-            raise ValueError(f"{output_dir} holds {Path(checkpoint).name} but no {RUN_ARGUMENTS_FILE}, so it cannot be "
+            raise ValueError(f"{output_dir} holds {found} but no {RUN_ARGUMENTS_FILE}, so it cannot be "
                              f"told apart from another run: pass --resume false to start over (its checkpoints are "
                              f"moved to {output_dir}/previous-run-N) or choose another --output_dir")
         differ = [k for k in sorted(set(recorded) | set(arguments)) if recorded.get(k) != arguments.get(k)]
         if differ:
             shown = "; ".join(f"{k}: {recorded.get(k)!r} there, {arguments.get(k)!r} now" for k in differ)
-            raise ValueError(f"{output_dir} holds a different run ({Path(checkpoint).name}): {shown}. Resume it with "
+            raise ValueError(f"{output_dir} holds a different run ({found}): {shown}. Resume it with "
                              f"the same arguments, pass --resume false to start over (its checkpoints are moved to "
                              f"{output_dir}/previous-run-N, final/ is kept), or choose another --output_dir")
-        logger.info("resuming from %s", checkpoint)
-        return last_checkpoint(output_dir)
+        logger.info("resuming from %s", checkpoint or reused[0])
+        return checkpoint
     if is_main_process:
-        old = [p for p in output_dir.iterdir() if _CHECKPOINT.match(p.name) and p.is_dir()] if output_dir.is_dir() else []
-        old += reused
+        old = [path for _, path in _checkpoints(output_dir)] + reused
         if old:
             number = 1 + max([int(p.name.rsplit("-", 1)[1]) for p in output_dir.glob("previous-run-*")
                               if p.name.rsplit("-", 1)[1].isdigit()] or [0])
