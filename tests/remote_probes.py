@@ -19,6 +19,11 @@ def pretraining(model, inputs):
 
 
 @torch.no_grad()
+def encoder(model, inputs):
+    return {"last_hidden_state": model(**inputs).last_hidden_state}
+
+
+@torch.no_grad()
 def explainer(model, inputs):
     """Forward on full sequences; greedy `generate` (settings from the saved generation config) on prompts."""
     out = model(**inputs["sequences"])
@@ -31,4 +36,4 @@ def reward(model, inputs):
     return {"rewards": model(**inputs).logits}
 
 
-PROBES = {"ctr": ctr, "pretraining": pretraining, "explainer": explainer, "reward": reward}
+PROBES = {"ctr": ctr, "pretraining": pretraining, "encoder": encoder, "explainer": explainer, "reward": reward}

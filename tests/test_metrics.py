@@ -170,9 +170,21 @@ def test_degeneration_metrics_hand_computed(explanation):
     assert out["distinct2"] == pytest.approx(7 / 9)
     assert out["repeat_rate"] == pytest.approx(2 / 4)  # "love the love the" (n=2), "a a" (n=1)
     assert out["empty_rate"] == pytest.approx(1 / 4)
-    # "the love the" repeats no n-gram back to back; with n up to 1 only "a a" counts
-    assert not M.repeats_back_to_back("the love the".split(), 2)
-    assert explanation.compute(predictions=preds, references=["x"] * 4, repeat_ngram_size=1)["repeat_rate"] == 0.25
+    # "the love the" repeats nothing; with n = 2 a bigram may not occur twice: "love the" does, "a a" still counts
+    assert not M.loops("the love the".split())
+    assert explanation.compute(predictions=preds, references=["x"] * 4, repeat_ngram_size=2)["repeat_rate"] == 0.5
+    assert explanation.compute(predictions=preds, references=["x"] * 4, repeat_ngram_size=1)["repeat_rate"] == 0.5
+
+
+@pytest.mark.parametrize("text, loops", [
+    ("the tone is a great tone and the tone and the tone and the tone", True),  # period 3, missed by 1-2-grams
+    ("this is a great guitar , and the guitar is a great guitar", True),  # "is a great" twice, not back to back
+    ("great for the price and great for the price", True),  # period 5, cut short
+    ("the sound is great and the price is great", False),  # words recur, no 3-gram twice
+    ("i love these strings", False),
+])
+def test_loops_of_any_period(text, loops):
+    assert M.loops(text.split()) is loops
 
 
 def test_degenerate_output_scores_low_diversity(explanation):

@@ -3,7 +3,7 @@ cannot be imported, and reproduces the original outputs exactly (one clean proce
 import os
 import subprocess
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -48,12 +48,19 @@ leaked = sorted(k for k, v in sys.modules.items() if k.startswith("recexplain") 
 assert not leaked, leaked
 '''
 
-MODELS = {"srp4ctr_pretraining", "srp4ctr_ctr", "din_ctr", "bst_ctr", "din_qformer_ctr",
+MODELS = {"srp4ctr_pretraining", "srp4ctr_pretraining_encoder", "srp4ctr_ctr", "din_ctr", "bst_ctr", "din_qformer_ctr",
           "explainer_peter_plus", "explainer_causal_lm", "mi_estimator"}
 
 
 def test_every_model_loads_without_recexplain(tmp_path):
     models = save_tiny_models(tmp_path / "models")
+    # the natural call on a pre-training folder, AutoModel, gives its encoder, whose output the pre-training
+    # model returned as last_hidden_state (issue 14 item 9)
+    pre = models["srp4ctr_pretraining"]
+    models["srp4ctr_pretraining_encoder"] = replace(
+        pre, auto_class="AutoModel", model_class="SRP4CTRModel", probe="encoder", feature_map={},
+        inputs={k: v for k, v in pre.inputs.items() if k.startswith("history_")},
+        expected={"last_hidden_state": pre.expected["last_hidden_state"]})
     assert set(models) == MODELS
     manifest = tmp_path / "manifest.pt"
     torch.save({name: asdict(m) for name, m in models.items()}, manifest)

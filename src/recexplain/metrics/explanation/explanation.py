@@ -28,9 +28,12 @@ strings that are already tokenized); no lowercasing or re-tokenization.
   explanations divided by the number of unigrams / bigrams (corpus level,
   Li et al., NAACL 2016), fractions (0-1): low when every explanation reuses
   the same words.
-- `repeat_rate`: share of generated explanations that contain some n-gram
-  (n = 1..`repeat_ngram_size`, default 2) twice *back to back* ("the love the
-  love", "a a"), a fraction; the loops of a degenerate greedy decoder.
+- `repeat_rate`: share of generated explanations that loop, a fraction: some
+  n-gram shorter than `repeat_ngram_size` (default 3) is immediately followed by
+  itself ("a a", "the love the love"), or some `repeat_ngram_size`-gram occurs
+  twice anywhere ("the tone and the tone and", "is a great guitar , and the
+  guitar is a great guitar"); the loops of a degenerate greedy decoder, of any
+  period.
 - `empty_rate`: share of generated explanations without any token.
 - With `features` (the ground-truth feature of each sample):
   `fmr`, feature matching ratio: fraction of generated explanations that
@@ -49,7 +52,8 @@ Args:
     references (`list` of `str` or of `list` of `str`): one ground truth per sample.
     features (`list` of `str`, *optional*): ground-truth feature per sample; enables `fmr`.
     feature_vocab (`list` of `str`, *optional*): all features; enables `fcr` and `div`.
-    repeat_ngram_size (`int`, *optional*, defaults to 2): longest n-gram checked for back-to-back repeats.
+    repeat_ngram_size (`int`, *optional*, defaults to 3): n-grams of this length may not occur twice, shorter ones
+        not twice back to back.
     Pass `features`/`feature_vocab`/`repeat_ngram_size` to `compute` (not to `add_batch`).
 Returns:
     `dict`: `bleu1`, `bleu4`, `rouge1`, `rouge2`, `rougeL` (percentages),
@@ -114,18 +118,19 @@ def distinct_n(predictions: list, n: int) -> float:
     return len(set(grams)) / len(grams) if grams else 0.0
 
 
-def repeats_back_to_back(tokens: list, max_n: int) -> bool:
-    """Whether some n-gram (n <= `max_n`) is immediately followed by itself: "a a", "the love the love"."""
-    return any(
-        tokens[i : i + n] == tokens[i + n : i + 2 * n]
-        for n in range(1, max_n + 1)
-        for i in range(len(tokens) - 2 * n + 1)
+def loops(tokens: list, n: int = 3) -> bool:
+    """Whether the tokens repeat themselves: some k-gram (k < `n`) immediately followed by itself ("a a",
+    "the love the love") or some `n`-gram occurring twice ("the tone and the tone and"). A loop of any period p
+    >= `n` repeats its first `n`-gram, so this catches all of them."""
+    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    return len(set(grams)) < len(grams) or any(
+        tokens[i : i + k] == tokens[i + k : i + 2 * k] for k in range(1, n) for i in range(len(tokens) - 2 * k + 1)
     )
 
 
-def repeat_rate(predictions: list, max_n: int = 2) -> float:
-    """Share of predictions with a back-to-back repeated n-gram (n <= `max_n`)."""
-    return sum(repeats_back_to_back(p, max_n) for p in predictions) / len(predictions)
+def repeat_rate(predictions: list, n: int = 3) -> float:
+    """Share of predictions that `loops` (with `n`)."""
+    return sum(loops(p, n) for p in predictions) / len(predictions)
 
 
 def feature_matching_ratio(predictions: list, features: list) -> float:
@@ -183,7 +188,7 @@ class Explanation(evaluate.Metric):
             reference_urls=["https://github.com/lileipisces/PETER"],
         )
 
-    def _compute(self, predictions, references, features=None, feature_vocab=None, repeat_ngram_size=2):
+    def _compute(self, predictions, references, features=None, feature_vocab=None, repeat_ngram_size=3):
         if len(predictions) == 0:
             raise ValueError("no predictions given")
         if repeat_ngram_size < 1:

@@ -201,6 +201,13 @@ class SRP4CTRForPreTraining(SRP4CTRPreTrainedModel):
         self.heads = nn.ModuleDict({f: TiedPredictionHead(config, vocab[f]) for f in config.predicted_fields})
         self.post_init()
 
+    def save_pretrained(self, save_directory, **kwargs):
+        """`PreTrainedModel.save_pretrained`; the saved `auto_map` also names the encoder under `AutoModel`, so
+        that `AutoModel.from_pretrained(folder, trust_remote_code=True)` gives its `SRP4CTRModel`."""
+        encoder = f"{type(self.srp4ctr).__module__.rsplit('.', 1)[-1]}.{type(self.srp4ctr).__name__}"
+        self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), "AutoModel": encoder}
+        return super().save_pretrained(save_directory, **kwargs)
+
     def _table(self, field: str) -> torch.Tensor:
         fields = self.srp4ctr.embeddings.fields
         name = {"item_id": "item", "item_attr": "attr", "behavior": "behavior", "time_gap": "time"}[field]
