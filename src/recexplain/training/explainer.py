@@ -18,7 +18,13 @@ from ..data.explanation_extraction import split_sentences
 from ..data.reviews import load_explanation_records, split_explanation_records, training_reviews
 from ..models.explainer.configuration_explainer import RecExplainerConfig
 from .checkpoints import atomic_output_dir
-from .explainer_evaluation import choose_decoding, explanation_scores, generate_explanations, text_score
+from .explainer_evaluation import (
+    SELECTION_DECODING,
+    choose_decoding,
+    explanation_scores,
+    generate_explanations,
+    text_score,
+)
 from .rating_head import refit_rating_head
 
 logger = logging.getLogger(__name__)
@@ -254,7 +260,8 @@ class ExplainerTrainingArguments(TrainingArguments):
 
 
 class ExplainerTrainer(Trainer):
-    """`Trainer` whose evaluation also generates greedy explanations for `generation_records` and scores them.
+    """`Trainer` whose evaluation also generates explanations for `generation_records` (greedy,
+    `SELECTION_DECODING`) and scores them.
 
     Adds `{prefix}_bleu1, _rougeL, _usr, _repeat_rate, ...` (the explanation metrics) and `{prefix}_text_score`
     (`explainer_evaluation.text_score`: BLEU-1 and ROUGE-L, discounted for loops and stock sentences) to the
@@ -274,7 +281,7 @@ class ExplainerTrainer(Trainer):
         if self.generation_records:
             model = self.accelerator.unwrap_model(self.model)
             texts, ratings = generate_explanations(
-                model, self.processing_class, self.generation_records, self.max_new_tokens
+                model, self.processing_class, self.generation_records, self.max_new_tokens, **SELECTION_DECODING
             )
             scores = explanation_scores(texts, ratings, self.generation_records, self.feature_vocab)
             scores["text_score"] = text_score(scores)
