@@ -135,7 +135,7 @@ rating of the generated explanation (0 when either is constant, e.g. one sentenc
 `constant_sentence_acc`, what a single constant sentence can score on it. `mi_rating_normalized` = I(R; E) / H(R) by
 fresh MINE estimators on the generated text. `h_rating`: entropy (nats) of the rounded predicted ratings; when it is
 0, every prediction rounds to the same star and the alignment is measured against a single rating. BLEU/ROUGE in %;
-`distinct2` and `repeat_rate` show degenerate text (few distinct bigrams, back-to-back repeats).
+`distinct2` and `repeat_rate` show degenerate text (few distinct bigrams; loops: a 3-gram twice, a word twice in a row).
 
 {_explanation_table(expl['models'])}
 
