@@ -28,7 +28,7 @@ def test_missing_file(tmp_path):
     with pytest.raises(DataFormatError, match=r"UserBehavior\.csv.*file not found"):
         load_taobao(tmp_path)
     with pytest.raises(DataFormatError, match=r"Beauty\.txt.*file not found"):
-        load_s3rec(tmp_path)
+        load_s3rec(tmp_path, "Beauty")
 
 
 def test_missing_or_misnamed_column(tmp_path):

@@ -115,6 +115,8 @@ def test_dispatcher_accepts_shared_root_layout(tmp_path):
     write(tmp_path / "taobao-userbehavior" / "UserBehavior.csv", TAOBAO)
     assert load_behavior_dataset("taobao", tmp_path).statistics()["events"] == 4
     with pytest.raises(ValueError, match="unknown behaviour dataset"):
+        load_behavior_dataset("imdb", tmp_path)
+    with pytest.raises(DataFormatError, match=r"ml-1m\.inter: file not found"):  # a known family, files missing
         load_behavior_dataset("movielens-1m", tmp_path)
     with pytest.raises(ValueError, match="needs data_dir"):
         load_behavior_dataset("taobao")

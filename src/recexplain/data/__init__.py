@@ -5,9 +5,9 @@ from .collators import IGNORE_INDEX, CTRCollator, PretrainingCollator
 from .errors import DataFormatError
 from .examples import NegativeSampler, build_ctr_examples, build_pretraining_examples, encode_sequence
 from .feature_map import FEATURE_MAP_NAME, MASK_ID, OOV_ID, PAD_ID, FeatureMap
-from .loading import BEHAVIOR_DATASETS, load_behavior_dataset
-from .movielens import load_movielens, load_movielens_original, load_movielens_recbole
-from .s3rec import load_s3rec
+from .loading import BEHAVIOR_DATASETS, FAMILIES, check_dataset_name, load_behavior_dataset
+from .movielens import load_movielens, load_movielens_grouplens, load_movielens_original, load_movielens_recbole
+from .s3rec import load_s3rec, s3rec_names
 from .splits import split_sequences
 from .synthetic import SyntheticWorld, make_synthetic_behavior, make_synthetic_world
 from .taobao import load_taobao

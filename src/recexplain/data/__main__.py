@@ -12,16 +12,21 @@ import logging
 import datasets
 
 from .feature_map import FeatureMap
-from .loading import BEHAVIOR_DATASETS, load_behavior_dataset
+from .loading import BEHAVIOR_DATASETS, FAMILIES, check_dataset_name, load_behavior_dataset
 from .splits import split_sequences
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="synthetic", choices=BEHAVIOR_DATASETS)
+    parser.add_argument("--dataset", default="synthetic",
+                        help=f"one of {', '.join(BEHAVIOR_DATASETS + FAMILIES)}")
     parser.add_argument("--data_dir", default=None, help="dataset folder or the shared data root")
     parser.add_argument("--max_seq_len", type=int, default=50)
     args = parser.parse_args(argv)
+    try:
+        check_dataset_name(args.dataset)
+    except ValueError as error:
+        parser.error(str(error))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     datasets.disable_progress_bars()
     data = load_behavior_dataset(args.dataset, args.data_dir)

@@ -37,7 +37,11 @@ def read_lines(path: Union[str, Path], encoding: str = "utf-8") -> Iterator[Tupl
 
 def split_row(path: Path, number: int, line: str, sep: str, names: List[str]) -> List[str]:
     """Split one delimited row, raising `DataFormatError` when the field count is wrong."""
-    values = line.split(sep)
+    return check_fields(path, number, line.split(sep), names)
+
+
+def check_fields(path: Path, number: int, values: List[str], names: List[str]) -> List[str]:
+    """`values` (one row's fields), or a `DataFormatError` when there are more or fewer than `names`."""
     if len(values) < len(names):  # which field is missing cannot be known: show what is there
         raise DataFormatError(path, f"expected {len(names)} fields {names}, found {len(values)}: {values} "
                                     f"(a field is missing)", number)

@@ -13,26 +13,38 @@ from .taobao import load_taobao
 # dataset name -> sub-folder of the shared data folder (`../shared/data` layout)
 SUBFOLDERS = {"movielens-100k": "movielens-100k", "taobao": "taobao-userbehavior", "amazon-beauty": "amazon-beauty"}
 BEHAVIOR_DATASETS = ("synthetic",) + tuple(SUBFOLDERS)
+FAMILIES = ("movielens", "movielens-SIZE", "s3rec", "s3rec-NAME")  # any size / any release, found in data_dir
+
+
+def check_dataset_name(name: str) -> str:
+    """`name` if `load_behavior_dataset` knows it, else a `ValueError` listing the names it takes."""
+    if name not in BEHAVIOR_DATASETS and name.partition("-")[0] not in ("movielens", "s3rec"):
+        raise ValueError(f"unknown behaviour dataset {name!r}; choose one of {', '.join(BEHAVIOR_DATASETS + FAMILIES)}")
+    return name
 
 
 def load_behavior_dataset(name: str, data_dir: Optional[Union[str, Path]] = None, **synthetic_kwargs) -> BehaviorData:
-    """Load dataset `name` (one of `BEHAVIOR_DATASETS`).
+    """Load dataset `name`: one of `BEHAVIOR_DATASETS`, or `movielens` / `movielens-SIZE` (e.g. `movielens-1m`,
+    `movielens-20m`: RecBole or GroupLens files) or `s3rec` / `s3rec-NAME` (e.g. `s3rec-Sports_and_Outdoors`).
 
     `data_dir` is either the dataset's own folder or the shared data root holding the
-    sub-folders `movielens-100k/`, `taobao-userbehavior/`, `amazon-beauty/`. "synthetic" needs no
-    files; `synthetic_kwargs` go to `make_synthetic_behavior`.
+    sub-folders `movielens-100k/`, `taobao-userbehavior/`, `amazon-beauty/` (or one named after `name`, or
+GroupLens's `ml-SIZE/`).
+    "synthetic" needs no files; `synthetic_kwargs` go to `make_synthetic_behavior`.
     """
-    if name == "synthetic":
+    if check_dataset_name(name) == "synthetic":
         return make_synthetic_behavior(**synthetic_kwargs)
-    if name not in SUBFOLDERS:
-        raise ValueError(f"unknown behaviour dataset {name!r}; choose one of {BEHAVIOR_DATASETS}")
+    family, _, variant = name.partition("-")
     if data_dir is None:
         raise ValueError(f"dataset {name!r} needs data_dir (the folder holding its files)")
     data_dir = Path(data_dir)
-    if (data_dir / SUBFOLDERS[name]).is_dir():
-        data_dir = data_dir / SUBFOLDERS[name]
-    if name == "movielens-100k":
-        return load_movielens(data_dir)
+    # GroupLens's archives unpack to ml-1m/, ml-20m/, ...
+    for sub in (SUBFOLDERS.get(name, name), f"ml-{variant}" if family == "movielens" and variant else None):
+        if sub and (data_dir / sub).is_dir():
+            data_dir = data_dir / sub
+            break
+    if family == "movielens":
+        return load_movielens(data_dir, variant or None)
     if name == "taobao":
         return load_taobao(data_dir)
-    return load_s3rec(data_dir, "Beauty")
+    return load_s3rec(data_dir, "Beauty" if name == "amazon-beauty" else variant or None)

@@ -1,4 +1,4 @@
-"""S3-Rec format loader (Amazon Beauty and siblings): `{name}.txt` has one line per user,
+"""S3-Rec format loader (Amazon Beauty and the other released datasets): `{name}.txt` has one line per user,
 `user_id item_1 item_2 ...` in time order (no timestamps); `{name}_item2attributes.json` maps
 item id -> [attribute id, ...].
 
@@ -7,14 +7,16 @@ Events: `item_attr` = the item's attribute ids, `behavior` = "interact", `time_g
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
-from typing import Dict, List, Union
+from typing import Dict, List, Optional, Union
 
 from ._io import find_file, parse_int, read_lines
 from .behavior import BehaviorData, sequences_from_events
 from .errors import DataFormatError
 
-NAMES = {"Beauty": "amazon-beauty"}
+NAMES = {"Beauty": "amazon-beauty"}  # dataset names of the releases this package benchmarks; others keep their own
+ATTRIBUTES_FILE = re.compile(r"^(.+)_item2attributes\.json(\.gz)?$")
 BEHAVIOR = "interact"
 
 
@@ -37,9 +39,24 @@ def load_item_attributes(path: Union[str, Path]) -> Dict[str, List[str]]:
     return table
 
 
-def load_s3rec(data_dir: Union[str, Path], name: str = "Beauty") -> BehaviorData:
-    """Load `{name}.txt[.gz]` + `{name}_item2attributes.json[.gz]` from `data_dir`."""
+def s3rec_names(data_dir: Union[str, Path]) -> List[str]:
+    """Names of the S3-Rec datasets in `data_dir`: every `{name}_item2attributes.json[.gz]` beside a `{name}.txt[.gz]`."""
     data_dir = Path(data_dir)
+    found = {m[1] for p in (data_dir.iterdir() if data_dir.is_dir() else ()) if (m := ATTRIBUTES_FILE.match(p.name))}
+    return sorted(n for n in found if any((data_dir / f"{n}.txt{gz}").is_file() for gz in ("", ".gz")))
+
+
+def load_s3rec(data_dir: Union[str, Path], name: Optional[str] = None) -> BehaviorData:
+    """Load `{name}.txt[.gz]` + `{name}_item2attributes.json[.gz]` from `data_dir` (any S3-Rec release: Beauty,
+    Sports_and_Outdoors, Toys_and_Games, Yelp, ...); without `name`, the folder's one S3-Rec dataset."""
+    data_dir = Path(data_dir)
+    if name is None:
+        names = s3rec_names(data_dir)
+        if len(names) != 1:
+            raise DataFormatError(data_dir / "NAME.txt", f"{'no' if not names else len(names)} S3-Rec datasets "
+                                  f"({', '.join(names) or 'looked for NAME.txt beside NAME_item2attributes.json'}) "
+                                  f"in {data_dir}: pass the name, e.g. --dataset s3rec-Beauty")
+        name = names[0]
     seq_path = find_file(data_dir, f"{name}.txt")
     attributes = load_item_attributes(find_file(data_dir, f"{name}_item2attributes.json"))
     users, items = [], []

@@ -15,9 +15,11 @@ import numpy as np
 
 from ..data import (
     BEHAVIOR_DATASETS,
+    FAMILIES,
     FeatureMap,
     build_ctr_examples,
     build_pretraining_examples,
+    check_dataset_name,
     load_behavior_dataset,
     split_sequences,
 )
@@ -31,15 +33,14 @@ LABEL_MODES = ("auto", "threshold", "sampled")
 class BehaviorDataArguments:
     """Which behaviour dataset to read and how long the histories are."""
 
-    dataset: str = field(default="synthetic", metadata={"help": f"one of {', '.join(BEHAVIOR_DATASETS)}"})
+    dataset: str = field(default="synthetic", metadata={"help": f"one of {', '.join(BEHAVIOR_DATASETS + FAMILIES)}"})
     data_dir: Optional[str] = field(
         default=None, metadata={"help": "the dataset's folder or the shared data root (not needed for synthetic)"}
     )
     max_seq_len: int = field(default=50, metadata={"help": "most recent history events kept (paper: 200)"})
 
     def __post_init__(self):
-        if self.dataset not in BEHAVIOR_DATASETS:
-            raise ValueError(f"dataset must be one of {BEHAVIOR_DATASETS}, got {self.dataset!r}")
+        check_dataset_name(self.dataset)
         if self.max_seq_len < 1:
             raise ValueError(f"max_seq_len must be >= 1, got {self.max_seq_len}")
 
