@@ -20,6 +20,8 @@ setup(
         "tokenizers>=0.21",
         "safetensors>=0.4",
         "datasets>=3.0",
+        # Parquet event shards (recexplain.data.parquet_events); also what datasets stores its tables in
+        "pyarrow>=15",
         "accelerate>=1.0",
         "peft>=0.14",
         # trl 1.12.0 is the last release with PPOTrainer (trl.experimental.ppo); 1.13 removed it,

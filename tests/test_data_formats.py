@@ -1,5 +1,6 @@
 """Issue 12 item 2: the formats users have. MovieLens of any size (RecBole `ml-<size>.*`, GroupLens 1M `.dat`,
-20M+ `.csv`) and any S3-Rec release by its file name; the same events give the same sequences in every layout."""
+20M+ `.csv`), any S3-Rec release by its file name, a folder of Parquet event shards; the same events give the same
+sequences in every layout."""
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,35 @@ def test_real_movielens_found_by_family_name_is_the_same_dataset():
     found = load_behavior_dataset("movielens", SHARED / "movielens-100k")
     assert found.name == named.name == "movielens-100k"
     assert found.sequences["item_id"] == named.sequences["item_id"]
+
+
+def test_parquet_event_shards_from_a_distributed_engine(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from recexplain.data import load_parquet_events
+
+    folder = tmp_path / "events" / "date=2026-12-01"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"user_id": [1, 1], "item_id": [10, 11], "timestamp": [7200, 0],
+                             "behavior": ["pv", "buy"], "attributes": [["Action"], ["Drama"]]}),
+                   folder / "part-00000.parquet")
+    pq.write_table(pa.table({"user_id": [2, 1], "item_id": [10, 12], "timestamp": [100, 7200],
+                             "behavior": ["pv", "pv"], "attributes": [["Action"], []]}), folder / "part-00001.parquet")
+    data = load_behavior_dataset("parquet-clicks", tmp_path / "events")
+    assert data.name == "clicks"
+    u1 = data.sequences[0]
+    assert u1["item_id"] == ["11", "10", "12"] and u1["behavior"] == ["buy", "pv", "pv"]
+    assert u1["item_attr"] == [["Drama"], ["Action"], []] and u1["time_gap"] == ["first", "gap2", "gap0"]
+    assert load_parquet_events(tmp_path / "events").name == "events"
+
+    pq.write_table(pa.table({"user_id": [3], "item": [10], "timestamp": [5]}), folder / "part-00002.parquet")
+    with pytest.raises(DataFormatError, match=r"part-00002\.parquet, field 'item_id': missing column 'item_id'"):
+        load_parquet_events(tmp_path / "events")
+    pq.write_table(pa.table({"user_id": [3, None], "item_id": [10, 11], "timestamp": [5, 6]}),
+                   folder / "part-00002.parquet")
+    with pytest.raises(DataFormatError, match=r"part-00002\.parquet, field 'user_id': row 1 \(0-based\) is null"):
+        load_parquet_events(tmp_path / "events")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataFormatError, match=r"no Parquet shard"):
+        load_parquet_events(tmp_path / "empty")

@@ -7,6 +7,7 @@ from .examples import NegativeSampler, build_ctr_examples, build_pretraining_exa
 from .feature_map import FEATURE_MAP_NAME, MASK_ID, OOV_ID, PAD_ID, FeatureMap
 from .loading import BEHAVIOR_DATASETS, FAMILIES, check_dataset_name, load_behavior_dataset
 from .movielens import load_movielens, load_movielens_grouplens, load_movielens_original, load_movielens_recbole
+from .parquet_events import load_parquet_events
 from .s3rec import load_s3rec, s3rec_names
 from .splits import split_sequences
 from .synthetic import SyntheticWorld, make_synthetic_behavior, make_synthetic_world
