@@ -53,6 +53,7 @@ from recexplain.training.explainer import (
     ExplanationDataArguments,
     build_explainer,
     prepare_explanation_data,
+    set_generation_defaults,
     train_explainer,
     training_features,
     unwrap_explainer,
@@ -151,7 +152,9 @@ class MMIBenchmarkArguments:
 
 def train_backbone(bench, model_type, splits, tokenizer, tokenized, work_dir, seed) -> Path:
     """Train an explainer (`peter_plus`, or `causal_lm` with the feature visible) as `benchmark_explainer.py` does
-    (checkpoint chosen on the validation text score) and save it."""
+    (checkpoint chosen on the validation text score) and save it with the decoding chosen on validation as its
+    generation default, as `train_explainer.py` does: every model of the benchmark, and the PPO policies saved
+    from it, is then scored with that decoding."""
     kwargs = dict(model_type=model_type, hidden_size=bench.hidden_size, intermediate_size=4 * bench.hidden_size,
                   max_explanation_length=MAX_WORDS)
     if model_type == "causal_lm":
@@ -166,6 +169,7 @@ def train_backbone(bench, model_type, splits, tokenizer, tokenized, work_dir, se
                               training_args, early_stopping_patience=bench.explainer_patience, splits=splits,
                               max_new_tokens=MAX_WORDS + 1)
     model = unwrap_explainer(trainer.model)
+    set_generation_defaults(model, tokenizer, splits, MAX_WORDS + 1)  # as train_explainer.py saves it
     target = work_dir / model_type
     with atomic_output_dir(target) as tmp:
         model.save_pretrained(tmp)
