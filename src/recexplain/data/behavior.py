@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List as TList, Optional, Sequence
 
 import datasets
+import numpy as np
+import pyarrow as pa
 from datasets import Features, List, Value
 
 logger = logging.getLogger(__name__)
@@ -49,10 +51,6 @@ def iter_rows(ds: datasets.Dataset, columns: Optional[Sequence[str]] = None) -> 
         keys = list(batch)
         for values in zip(*(batch[k] for k in keys)):
             yield dict(zip(keys, values))
-
-
-def _gap(before: Optional[float], after: Optional[float]) -> str:
-    return NO_TIME if before is None or after is None else time_gap_token(after - before)
 
 
 @dataclass
@@ -112,6 +110,19 @@ def sequence_features(with_rating: bool) -> Features:
     return Features(spec)
 
 
+def _gap_tokens(times: np.ndarray, starts: np.ndarray) -> pa.Array:
+    """`time_gap` of events already sorted per user: "first" at each user's first event, `time_gap_token` of the
+    gap to the previous event elsewhere, "none" next to an event without a timestamp (NaN). Vectorized."""
+    gaps = np.diff(times, prepend=np.nan)
+    hours = gaps / 3600.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        buckets = np.where(hours < 1, 0, np.minimum(np.floor(np.log2(hours)) + 1, MAX_GAP_BUCKET))
+    tokens = np.array([f"gap{k}" for k in range(MAX_GAP_BUCKET + 1)] + [NO_TIME, FIRST_EVENT], dtype=object)
+    codes = np.where(np.isnan(gaps), MAX_GAP_BUCKET + 1, buckets).astype(np.int64)
+    codes[starts] = MAX_GAP_BUCKET + 2
+    return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(tokens.tolist())).cast(pa.string())
+
+
 def sequences_from_events(
     name: str,
     users: Sequence[str],
@@ -126,40 +137,44 @@ def sequences_from_events(
 
     Users keep their order of first appearance. A `None` timestamp (e.g. a truncated last row)
     sorts after the user's timed events and gets time_gap "none". Events whose item has no entry in
-    `item_attributes` keep an empty attribute list; their number is logged.
+    `item_attributes` keep an empty attribute list; their number is logged. The inputs may be lists or Arrow
+    arrays; grouping, sorting and the time gaps are Arrow/numpy operations (no Python object per event), and the
+    sequences are built as Arrow list arrays from their offsets.
     """
     n = len(users)
     if not (len(items) == len(behaviors) == n) or (timestamps is not None and len(timestamps) != n):
         raise ValueError("users, items, behaviors (and timestamps) must have the same length")
-    by_user: Dict[str, TList[int]] = defaultdict(list)
-    for i, u in enumerate(users):
-        by_user[u].append(i)
-    columns: Dict[str, list] = {k: [] for k in sequence_features(ratings is not None)}
-    missing_attr = 0
-    for user, idx in by_user.items():
-        if timestamps is not None:
-            # stable sort: ties keep file order; events without a timestamp (None) go last
-            idx = sorted(idx, key=lambda i: (timestamps[i] is None, timestamps[i] or 0))
-            gaps = [FIRST_EVENT] + [_gap(timestamps[a], timestamps[b]) for a, b in zip(idx, idx[1:])]
-        else:
-            gaps = [NO_TIME] * len(idx)
-        seq_items = [items[i] for i in idx]
-        attrs = []
-        for it in seq_items:
-            a = item_attributes.get(it)
-            if a is None:
-                missing_attr += 1
-                a = []
-            attrs.append(list(a))
-        columns["user_id"].append(user)
-        columns["item_id"].append(seq_items)
-        columns["item_attr"].append(attrs)
-        columns["behavior"].append([behaviors[i] for i in idx])
-        columns["time_gap"].append(gaps)
-        if ratings is not None:
-            columns["rating"].append([float(ratings[i]) for i in idx])
+    user_codes = pa.array(users, pa.string()).dictionary_encode()  # dictionary in order of first appearance
+    user_index = user_codes.indices.to_numpy(zero_copy_only=False)
+    times = (np.full(n, np.nan) if timestamps is None
+             else pa.array(timestamps, pa.float64()).to_numpy(zero_copy_only=False))
+    # stable: by user, then timed events by time (ties keep file order), events without a timestamp last
+    order = np.lexsort((np.nan_to_num(times, nan=0.0), np.isnan(times), user_index))
+    counts = np.bincount(user_index, minlength=len(user_codes.dictionary))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int32())
+    starts = offsets.to_numpy()[:-1]
+    take = pa.array(order)
+    sorted_items = pa.array(items, pa.string()).take(take)
+    item_codes = sorted_items.dictionary_encode()
+    catalogue = item_codes.dictionary.to_pylist()
+    missing_attr = int(np.isin(item_codes.indices.to_numpy(zero_copy_only=False),
+                               [k for k, it in enumerate(catalogue) if it not in item_attributes]).sum())
+    attr_table = pa.array([list(item_attributes.get(it, [])) for it in catalogue], pa.list_(pa.string()))
+    if timestamps is None:
+        gaps = pa.array(np.full(n, NO_TIME, dtype=object), pa.string())
+    else:
+        gaps = _gap_tokens(times[order], starts)
+    columns = {
+        "user_id": user_codes.dictionary,
+        "item_id": pa.ListArray.from_arrays(offsets, sorted_items),
+        "item_attr": pa.ListArray.from_arrays(offsets, attr_table.take(item_codes.indices)),
+        "behavior": pa.ListArray.from_arrays(offsets, pa.array(behaviors, pa.string()).take(take)),
+        "time_gap": pa.ListArray.from_arrays(offsets, gaps),
+    }
+    if ratings is not None:
+        columns["rating"] = pa.ListArray.from_arrays(offsets, pa.array(ratings, pa.float32()).take(take))
     if missing_attr:
         logger.warning("%s: %d of %d events refer to items without attributes (kept, empty item_attr)", name, missing_attr, n)
-    sequences = datasets.Dataset.from_dict(columns, features=sequence_features(ratings is not None))
+    sequences = datasets.Dataset(pa.table(columns).cast(sequence_features(ratings is not None).arrow_schema))
     logger.info("%s: %d users, %d events", name, len(sequences), n)
     return BehaviorData(name=name, sequences=sequences, item_attributes=dict(item_attributes), source=dict(source or {}))
