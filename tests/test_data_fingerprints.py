@@ -23,3 +23,21 @@ def test_sequences_unchanged_row_for_row(name):
     for row in load_behavior_dataset(name, SHARED).sequences.to_list():
         digest.update(json.dumps(row, sort_keys=True).encode())
     assert digest.hexdigest() == BEFORE_COLUMNAR[name]
+
+
+@pytest.mark.skipif(not (SHARED / "taobao-userbehavior").is_dir(), reason="needs ../shared/data")
+def test_taobao_columnar_reader_matches_the_line_by_line_one(tmp_path, monkeypatch):
+    """A clean Taobao file (the shared sample without its truncated last line) goes through pyarrow's CSV reader;
+    it must give exactly what the line-by-line reader gives."""
+    import gzip
+
+    from recexplain.data import taobao
+
+    lines = gzip.decompress((SHARED / "taobao-userbehavior" / "UserBehavior.csv.gz").read_bytes()).splitlines()
+    (tmp_path / "UserBehavior.csv.gz").write_bytes(gzip.compress(b"\n".join(lines[:-1]) + b"\n"))
+    assert taobao._read_clean_columns(tmp_path / "UserBehavior.csv.gz") is not None  # the fast path is taken
+    columnar = taobao.load_taobao(tmp_path)
+    monkeypatch.setattr(taobao, "_read_clean_columns", lambda path: None)
+    line_by_line = taobao.load_taobao(tmp_path)
+    assert columnar.sequences.to_list() == line_by_line.sequences.to_list()
+    assert list(columnar.item_attributes.items()) == list(line_by_line.item_attributes.items())  # same order too

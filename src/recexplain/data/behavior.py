@@ -110,6 +110,13 @@ def sequence_features(with_rating: bool) -> Features:
     return Features(spec)
 
 
+def _arrow(values, type_: pa.DataType) -> pa.Array:
+    """`values` (a list or an Arrow array) as one Arrow array of `type_`."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values.cast(type_) if isinstance(values, pa.Array) else pa.array(values, type_)
+
+
 def _gap_tokens(times: np.ndarray, starts: np.ndarray) -> pa.Array:
     """`time_gap` of events already sorted per user: "first" at each user's first event, `time_gap_token` of the
     gap to the previous event elsewhere, "none" next to an event without a timestamp (NaN). Vectorized."""
@@ -144,17 +151,17 @@ def sequences_from_events(
     n = len(users)
     if not (len(items) == len(behaviors) == n) or (timestamps is not None and len(timestamps) != n):
         raise ValueError("users, items, behaviors (and timestamps) must have the same length")
-    user_codes = pa.array(users, pa.string()).dictionary_encode()  # dictionary in order of first appearance
+    user_codes = _arrow(users, pa.string()).dictionary_encode()  # dictionary in order of first appearance
     user_index = user_codes.indices.to_numpy(zero_copy_only=False)
     times = (np.full(n, np.nan) if timestamps is None
-             else pa.array(timestamps, pa.float64()).to_numpy(zero_copy_only=False))
+             else _arrow(timestamps, pa.float64()).to_numpy(zero_copy_only=False))
     # stable: by user, then timed events by time (ties keep file order), events without a timestamp last
     order = np.lexsort((np.nan_to_num(times, nan=0.0), np.isnan(times), user_index))
     counts = np.bincount(user_index, minlength=len(user_codes.dictionary))
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int32())
     starts = offsets.to_numpy()[:-1]
     take = pa.array(order)
-    sorted_items = pa.array(items, pa.string()).take(take)
+    sorted_items = _arrow(items, pa.string()).take(take)
     item_codes = sorted_items.dictionary_encode()
     catalogue = item_codes.dictionary.to_pylist()
     missing_attr = int(np.isin(item_codes.indices.to_numpy(zero_copy_only=False),
@@ -168,11 +175,11 @@ def sequences_from_events(
         "user_id": user_codes.dictionary,
         "item_id": pa.ListArray.from_arrays(offsets, sorted_items),
         "item_attr": pa.ListArray.from_arrays(offsets, attr_table.take(item_codes.indices)),
-        "behavior": pa.ListArray.from_arrays(offsets, pa.array(behaviors, pa.string()).take(take)),
+        "behavior": pa.ListArray.from_arrays(offsets, _arrow(behaviors, pa.string()).take(take)),
         "time_gap": pa.ListArray.from_arrays(offsets, gaps),
     }
     if ratings is not None:
-        columns["rating"] = pa.ListArray.from_arrays(offsets, pa.array(ratings, pa.float32()).take(take))
+        columns["rating"] = pa.ListArray.from_arrays(offsets, _arrow(ratings, pa.float32()).take(take))
     if missing_attr:
         logger.warning("%s: %d of %d events refer to items without attributes (kept, empty item_attr)", name, missing_attr, n)
     sequences = datasets.Dataset(pa.table(columns).cast(sequence_features(ratings is not None).arrow_schema))

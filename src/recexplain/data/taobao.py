@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Dict, List, Union
+from typing import Dict, List, Optional, Union
 
 from ._io import find_file, parse_int, read_lines, split_row
 from .behavior import BehaviorData, sequences_from_events
@@ -36,6 +36,9 @@ def load_taobao(data_dir: Union[str, Path], filename: str = "UserBehavior.csv", 
     path = Path(data_dir)
     if not path.is_file():
         path = find_file(path, filename)
+    columns = _read_clean_columns(path)
+    if columns is not None:
+        return sequences_from_events(NAME, *columns, source={"format": "taobao-csv", "events": str(path)})
     users, items, behaviors, times = [], [], [], []
     categories: Dict[str, List[str]] = {}
     blank, pending = 0, None  # pending: (number, values) of a row missing only its timestamp
@@ -59,10 +62,45 @@ def load_taobao(data_dir: Union[str, Path], filename: str = "UserBehavior.csv", 
         logger.info("%s: skipped %d blank lines", path, blank)
     if not users:
         raise DataFormatError(path, "no events (empty history)", 1, "user_id")
+    _warn_multi_category(path, categories)
+    return sequences_from_events(NAME, users, items, behaviors, categories, timestamps=times, source={"format": "taobao-csv", "events": str(path)})
+
+
+def _read_clean_columns(path: Path) -> Optional[tuple]:
+    """`(users, items, behaviors, categories, timestamps)` of a clean file, read column-wise by pyarrow's CSV reader
+    (multi-threaded, no Python object per event), or None when the file is not clean: any short or long row
+    (the truncated last line included), a non-integer or missing value, an unknown behaviour type, a corrupt
+    `.gz`. The line-by-line reader then handles it and names the file, line and field."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv
+
+    invalid = []
+    try:
+        table = csv.read_csv(
+            path, read_options=csv.ReadOptions(column_names=FIELDS),
+            parse_options=csv.ParseOptions(invalid_row_handler=lambda row: invalid.append(row) or "skip"),
+            convert_options=csv.ConvertOptions(column_types={**{f: pa.int64() for f in FIELDS}, "behavior_type": pa.string()}))
+    except (pa.ArrowException, OSError, EOFError):
+        return None
+    if invalid or len(table) == 0 or any(table[f].null_count for f in FIELDS):
+        return None
+    if not pc.all(pc.is_in(table["behavior_type"], pa.array(BEHAVIORS))).as_py():
+        return None
+    items, categories = table["item_id"].cast(pa.string()), table["category_id"].cast(pa.string())
+    pairs = pa.table({"item": items, "category": categories, "row": pa.array(range(len(table)))})
+    first = pairs.group_by(["item", "category"]).aggregate([("row", "min")]).sort_by("row_min")
+    attributes: Dict[str, List[str]] = {}
+    for item, category in zip(first["item"].to_pylist(), first["category"].to_pylist()):
+        attributes.setdefault(item, []).append(category)
+    _warn_multi_category(path, attributes)
+    return table["user_id"].cast(pa.string()), items, table["behavior_type"], attributes, table["timestamp"]
+
+
+def _warn_multi_category(path: Path, categories: Dict[str, List[str]]) -> None:
     multi = sum(len(c) > 1 for c in categories.values())
     if multi:
         logger.warning("%s: %d items appear with more than one category (all kept as attributes)", path, multi)
-    return sequences_from_events(NAME, users, items, behaviors, categories, timestamps=times, source={"format": "taobao-csv", "events": str(path)})
 
 
 def _append(path: Path, number: int, r: list, users: list, items: list, behaviors: list, times: list, categories: dict) -> None:
