@@ -35,6 +35,27 @@ def read_lines(path: Union[str, Path], encoding: str = "utf-8") -> Iterator[Tupl
                                     f"download or copy the file again", number + 1) from None
 
 
+def read_clean_table(path: Path, names: List[str], types: dict, delimiter: str = ",", skip_rows: int = 0):
+    """The file as a `pyarrow.Table` with columns `names` of `types`, read column-wise by pyarrow's multi-threaded
+    CSV reader, or None when it is not clean: a row with too few or too many fields, a value that does not convert,
+    a missing value, a corrupt `.gz`, no rows. Callers then read it line by line, whose errors name the line."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    invalid = []
+    try:
+        table = csv.read_csv(
+            path, read_options=csv.ReadOptions(column_names=names, skip_rows=skip_rows),
+            parse_options=csv.ParseOptions(delimiter=delimiter, quote_char=False,
+                                           invalid_row_handler=lambda row: invalid.append(row) or "skip"),
+            convert_options=csv.ConvertOptions(column_types=types, strings_can_be_null=False))
+    except (pa.ArrowException, OSError, EOFError):
+        return None
+    if invalid or len(table) == 0 or any(column.null_count for column in table.columns):
+        return None
+    return table
+
+
 def split_row(path: Path, number: int, line: str, sep: str, names: List[str]) -> List[str]:
     """Split one delimited row, raising `DataFormatError` when the field count is wrong."""
     return check_fields(path, number, line.split(sep), names)

@@ -13,7 +13,9 @@ import re
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
-from ._io import check_fields, find_file, parse_float, parse_int, read_lines, split_row
+import pyarrow as pa
+
+from ._io import check_fields, find_file, parse_float, parse_int, read_clean_table, read_lines, split_row
 from .behavior import BehaviorData, sequences_from_events
 from .errors import DataFormatError
 
@@ -195,8 +197,17 @@ def load_movielens_grouplens(ratings_path: Union[str, Path], movies_path: Union[
         attributes[str(parse_int(movies_path, number, "movie_id", movie))] = (
             [g for g in genres.split("|") if g and g != NO_GENRE] + _decade(year[1] if year else "", unknown))
     _log_unknown_years(movies_path, unknown)
-    users, items, ratings, times = [], [], [], []
     fields = ["user_id", "item_id", "rating", "timestamp"]
+    source = {"format": "grouplens", "inter": str(ratings_path), "item": str(movies_path)}
+    table = read_clean_table(ratings_path, fields, dict(zip(fields, (pa.int64(), pa.int64(), pa.float64(), pa.int64()))),
+                             sep, skip_rows=int(header)) if len(sep) == 1 else None  # pyarrow: 1-char delimiters
+    if table is not None:  # clean: column-wise; the behaviour token of each distinct rating computed once
+        ratings = table["rating"].combine_chunks().dictionary_encode()
+        tokens = pa.array([f"{x:g}" for x in ratings.dictionary.to_pylist()]).take(ratings.indices)
+        return sequences_from_events(name, table["user_id"].cast(pa.string()), table["item_id"].cast(pa.string()),
+                                     tokens, attributes, timestamps=table["timestamp"], ratings=table["rating"],
+                                     source=source)
+    users, items, ratings, times = [], [], [], []
     for number, r in _delimited_rows(ratings_path, sep, fields, header, encoding):
         users.append(str(parse_int(ratings_path, number, "user_id", r[0])))
         items.append(str(parse_int(ratings_path, number, "item_id", r[1])))
@@ -204,7 +215,5 @@ def load_movielens_grouplens(ratings_path: Union[str, Path], movies_path: Union[
         times.append(parse_int(ratings_path, number, "timestamp", r[3]))
     if not users:
         raise DataFormatError(ratings_path, "no events (empty history)", 1 + header, "user_id")
-    return sequences_from_events(
-        name, users, items, [f"{x:g}" for x in ratings], attributes, timestamps=times, ratings=ratings,
-        source={"format": "grouplens", "inter": str(ratings_path), "item": str(movies_path)},
-    )
+    return sequences_from_events(name, users, items, [f"{x:g}" for x in ratings], attributes, timestamps=times,
+                                 ratings=ratings, source=source)

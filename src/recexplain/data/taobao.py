@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Dict, List, Optional, Union
 
-from ._io import find_file, parse_int, read_lines, split_row
+from ._io import find_file, parse_int, read_clean_table, read_lines, split_row
 from .behavior import BehaviorData, sequences_from_events
 from .errors import DataFormatError
 
@@ -73,17 +73,9 @@ def _read_clean_columns(path: Path) -> Optional[tuple]:
     `.gz`. The line-by-line reader then handles it and names the file, line and field."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    from pyarrow import csv
 
-    invalid = []
-    try:
-        table = csv.read_csv(
-            path, read_options=csv.ReadOptions(column_names=FIELDS),
-            parse_options=csv.ParseOptions(invalid_row_handler=lambda row: invalid.append(row) or "skip"),
-            convert_options=csv.ConvertOptions(column_types={**{f: pa.int64() for f in FIELDS}, "behavior_type": pa.string()}))
-    except (pa.ArrowException, OSError, EOFError):
-        return None
-    if invalid or len(table) == 0 or any(table[f].null_count for f in FIELDS):
+    table = read_clean_table(path, FIELDS, {**{f: pa.int64() for f in FIELDS}, "behavior_type": pa.string()})
+    if table is None:
         return None
     if not pc.all(pc.is_in(table["behavior_type"], pa.array(BEHAVIORS))).as_py():
         return None
