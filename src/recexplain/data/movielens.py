@@ -110,6 +110,16 @@ def load_movielens_recbole(inter_path: Union[str, Path], item_path: Union[str, P
         year = _decade(r[col["release_year"]], unknown) if "release_year" in col else []
         attributes[r[col["item_id"]]] = r[col["class"]].split() + year
     _log_unknown_years(item_path, unknown)
+    source = {"format": "recbole", "inter": str(inter_path), "item": str(item_path)}
+    header = next(read_lines(inter_path), (1, ""))[1]
+    names = [h.split(":", 1)[0] for h in header.split("\t")]
+    if {"user_id", "item_id", "rating", "timestamp"} <= set(names):
+        types = {"user_id": pa.string(), "item_id": pa.string(), "rating": pa.float64(), "timestamp": pa.float64()}
+        table = read_clean_table(inter_path, names, types, "\t", skip_rows=1)
+        if table is not None:
+            return sequences_from_events(name, table["user_id"], table["item_id"], _rating_tokens(table["rating"]),
+                                         attributes, timestamps=table["timestamp"], ratings=table["rating"],
+                                         source=source)
     col, rows = _recbole_rows(inter_path, ["user_id", "item_id", "rating", "timestamp"])
     if not rows:
         raise DataFormatError(inter_path, "no events (empty history)", 2, "user_id")
@@ -119,10 +129,14 @@ def load_movielens_recbole(inter_path: Union[str, Path], item_path: Union[str, P
         items.append(r[col["item_id"]])
         ratings.append(parse_float(inter_path, number, "rating", r[col["rating"]]))
         times.append(parse_float(inter_path, number, "timestamp", r[col["timestamp"]]))
-    return sequences_from_events(
-        name, users, items, [f"{x:g}" for x in ratings], attributes, timestamps=times, ratings=ratings,
-        source={"format": "recbole", "inter": str(inter_path), "item": str(item_path)},
-    )
+    return sequences_from_events(name, users, items, [f"{x:g}" for x in ratings], attributes, timestamps=times,
+                                 ratings=ratings, source=source)
+
+
+def _rating_tokens(ratings) -> pa.Array:
+    """The behaviour token of every event, `f"{rating:g}"` ("4", "4.5"), computed once per distinct rating."""
+    codes = ratings.combine_chunks().dictionary_encode()
+    return pa.array([f"{x:g}" for x in codes.dictionary.to_pylist()]).take(codes.indices)
 
 
 def load_movielens_original(data_dir: Union[str, Path]) -> BehaviorData:
@@ -201,12 +215,10 @@ def load_movielens_grouplens(ratings_path: Union[str, Path], movies_path: Union[
     source = {"format": "grouplens", "inter": str(ratings_path), "item": str(movies_path)}
     table = read_clean_table(ratings_path, fields, dict(zip(fields, (pa.int64(), pa.int64(), pa.float64(), pa.int64()))),
                              sep, skip_rows=int(header)) if len(sep) == 1 else None  # pyarrow: 1-char delimiters
-    if table is not None:  # clean: column-wise; the behaviour token of each distinct rating computed once
-        ratings = table["rating"].combine_chunks().dictionary_encode()
-        tokens = pa.array([f"{x:g}" for x in ratings.dictionary.to_pylist()]).take(ratings.indices)
+    if table is not None:  # clean: read column-wise
         return sequences_from_events(name, table["user_id"].cast(pa.string()), table["item_id"].cast(pa.string()),
-                                     tokens, attributes, timestamps=table["timestamp"], ratings=table["rating"],
-                                     source=source)
+                                     _rating_tokens(table["rating"]), attributes, timestamps=table["timestamp"],
+                                     ratings=table["rating"], source=source)
     users, items, ratings, times = [], [], [], []
     for number, r in _delimited_rows(ratings_path, sep, fields, header, encoding):
         users.append(str(parse_int(ratings_path, number, "user_id", r[0])))
