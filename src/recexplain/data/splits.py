@@ -4,6 +4,9 @@ from __future__ import annotations
 import logging
 
 import datasets
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 logger = logging.getLogger(__name__)
 
@@ -22,21 +25,34 @@ def split_sequences(sequences: datasets.Dataset, min_events: int = MIN_EVENTS) -
     """
     if min_events < MIN_EVENTS:
         raise ValueError(f"min_events must be >= {MIN_EVENTS}, got {min_events}")
-    lengths = [len(x) for x in sequences["item_id"]]
-    keep = [i for i, n in enumerate(lengths) if n >= min_events]
-    if len(keep) < len(lengths):
+    table = sequences.with_format("arrow")[:]  # a pyarrow.Table (any index mapping applied)
+    lengths = pc.list_value_length(table["item_id"]).to_numpy(zero_copy_only=False)
+    keep = lengths >= min_events
+    if not keep.all():
         logger.warning("split_sequences: %d of %d users have fewer than %d events and are excluded from the splits",
-                       len(lengths) - len(keep), len(lengths), min_events)
-    if not keep:
+                       int((~keep).sum()), len(lengths), min_events)
+    if not keep.any():
         raise ValueError(f"split_sequences: no user has at least {min_events} events")
-    kept = sequences.select(keep) if len(keep) < len(lengths) else sequences
+    kept = table.filter(pa.array(keep)) if not keep.all() else table
     columns = [c for c in SEQUENCE_COLUMNS if c in kept.column_names]
 
-    def cut(k: int):
-        return lambda row: {c: row[c][:-k] for c in columns}
-
     return datasets.DatasetDict({
-        "train": kept.map(cut(2), desc="train split"),
-        "validation": kept.map(cut(1), desc="validation split"),
-        "test": kept,
+        "train": datasets.Dataset(_without_last(kept, columns, 2)),
+        "validation": datasets.Dataset(_without_last(kept, columns, 1)),
+        "test": datasets.Dataset(kept),
     })
+
+
+def _without_last(table: pa.Table, columns, k: int) -> pa.Table:
+    """`table` with every list column of `columns` cut by its last `k` elements per row (rows have more than `k`),
+    with Arrow and numpy: the kept elements are filtered once, the offsets recomputed."""
+    for name in columns:
+        column = table[name].combine_chunks()
+        offsets = column.offsets.to_numpy()
+        lengths = np.diff(offsets)
+        position = np.arange(offsets[-1] - offsets[0]) - np.repeat(offsets[:-1] - offsets[0], lengths)
+        keep = position < np.repeat(lengths - k, lengths)
+        new_offsets = pa.array(np.concatenate([[0], np.cumsum(lengths - k)]), pa.int32())
+        cut = pa.ListArray.from_arrays(new_offsets, column.flatten().filter(pa.array(keep)), type=column.type)
+        table = table.set_column(table.column_names.index(name), name, cut)
+    return table
