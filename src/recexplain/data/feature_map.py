@@ -15,7 +15,6 @@ from typing import Dict, Iterable, List, Optional, Sequence, Union
 import datasets
 import torch
 
-from .behavior import iter_rows
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +23,21 @@ PAD_ID, MASK_ID, OOV_ID = 0, 1, 2
 SPECIAL_TOKENS = [PAD, MASK, OOV]
 FIELDS = ("item_id", "item_attr", "behavior", "time_gap", "user_id")
 FEATURE_MAP_NAME = "feature_map.json"
+
+
+def _token_counts(sequences: datasets.Dataset) -> Dict[str, Counter]:
+    """`{field: Counter(token -> occurrences)}` over the sequences, counted by Arrow (`value_counts` of the
+    flattened list columns), not per event in Python."""
+    import pyarrow.compute as pc
+
+    table = sequences.with_format("arrow")[:]
+    counts = {}
+    for f in FIELDS:
+        column = table[f]
+        for _ in range({"user_id": 0, "item_attr": 2}.get(f, 1)):
+            column = pc.list_flatten(column)
+        counts[f] = Counter({pair["values"]: pair["counts"] for pair in pc.value_counts(column).to_pylist()})
+    return counts
 
 
 class FeatureMap:
@@ -68,14 +82,7 @@ class FeatureMap:
         `max_attrs=None` uses the largest attribute count of a training item; items with more
         attributes are truncated (count logged). Tokens seen fewer than `min_freq` times map to OOV.
         """
-        counts = {f: Counter() for f in FIELDS}
-        for row in iter_rows(train_sequences, ["user_id", "item_id", "item_attr", "behavior", "time_gap"]):
-            counts["user_id"][row["user_id"]] += 1
-            counts["item_id"].update(row["item_id"])
-            counts["behavior"].update(row["behavior"])
-            counts["time_gap"].update(row["time_gap"])
-            for attrs in row["item_attr"]:
-                counts["item_attr"].update(attrs)
+        counts = _token_counts(train_sequences)
         if not counts["item_id"]:
             raise ValueError("FeatureMap.build: the training sequences contain no events")
         longest = max((len(item_attributes.get(i, [])) for i in counts["item_id"]), default=1)
