@@ -123,6 +123,12 @@ def test_parquet_event_shards_from_a_distributed_engine(tmp_path):
     assert u1["item_id"] == ["11", "10", "12"] and u1["behavior"] == ["buy", "pv", "pv"]
     assert u1["item_attr"] == [["Drama"], ["Action"], []] and u1["time_gap"] == ["first", "gap2", "gap0"]
     assert load_parquet_events(tmp_path / "events").name == "events"
+    seconds = tmp_path / "seconds"  # Arrow timestamps (as Spark writes them) in their own unit: 7.2 s, not 2 h
+    seconds.mkdir()
+    pq.write_table(pa.table({"user_id": ["1", "1", "1"], "item_id": ["11", "10", "12"],
+                             "timestamp": pa.array([0, 7200, 7200], pa.timestamp("ms"))}),
+                   seconds / "part-0.parquet")
+    assert load_parquet_events(seconds).sequences[0]["time_gap"] == ["first", "gap0", "gap0"]
 
     pq.write_table(pa.table({"user_id": [3], "item": [10], "timestamp": [5]}), folder / "part-00002.parquet")
     with pytest.raises(DataFormatError, match=r"part-00002\.parquet, field 'item_id': missing column 'item_id'"):
