@@ -12,14 +12,14 @@ import logging
 import datasets
 
 from .feature_map import FeatureMap
-from .loading import BEHAVIOR_DATASETS, FAMILIES, check_dataset_name, load_behavior_dataset
+from .loading import DATASET_NAMES, check_dataset_name, load_behavior_dataset
 from .splits import split_sequences
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="synthetic",
-                        help=f"one of {', '.join(BEHAVIOR_DATASETS + FAMILIES)}")
+                        help=f"one of {DATASET_NAMES}")
     parser.add_argument("--data_dir", default=None, help="dataset folder or the shared data root")
     parser.add_argument("--max_seq_len", type=int, default=50)
     args = parser.parse_args(argv)

@@ -13,7 +13,6 @@ per event (contracts.md, "Behaviour data"):
 from __future__ import annotations
 
 import logging
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List as TList, Optional, Sequence
@@ -28,6 +27,7 @@ logger = logging.getLogger(__name__)
 FIRST_EVENT = "first"
 NO_TIME = "none"
 MAX_GAP_BUCKET = 14  # 2**13 h ~ 341 days; longer gaps share the last bucket
+GAP_TOKENS = [f"gap{k}" for k in range(MAX_GAP_BUCKET + 1)]
 
 
 def time_gap_token(seconds: Optional[float]) -> str:
@@ -36,11 +36,14 @@ def time_gap_token(seconds: Optional[float]) -> str:
     `None` (dataset without timestamps) gives `"none"`; the first event of a user is `"first"`
     (see `sequences_from_events`). Negative gaps cannot occur after sorting.
     """
-    if seconds is None:
-        return NO_TIME
+    return NO_TIME if seconds is None else GAP_TOKENS[int(_gap_buckets(np.array([seconds], dtype=float))[0])]
+
+
+def _gap_buckets(seconds: np.ndarray) -> np.ndarray:
+    """`time_gap_token`'s bucket numbers of gaps `[N]` in seconds (NaN gaps give an arbitrary bucket)."""
     hours = seconds / 3600.0
-    bucket = 0 if hours < 1 else min(int(math.floor(math.log2(hours))) + 1, MAX_GAP_BUCKET)
-    return f"gap{bucket}"
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(hours < 1, 0, np.minimum(np.floor(np.log2(hours)) + 1, MAX_GAP_BUCKET)).astype(np.int64)
 
 
 def iter_rows(ds: datasets.Dataset, columns: Optional[Sequence[str]] = None) -> Iterator[Dict[str, Any]]:
@@ -110,7 +113,7 @@ def sequence_features(with_rating: bool) -> Features:
     return Features(spec)
 
 
-def _arrow(values, type_: pa.DataType) -> pa.Array:
+def arrow_array(values, type_: pa.DataType) -> pa.Array:
     """`values` (a list or an Arrow array) as one Arrow array of `type_`."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
@@ -121,13 +124,10 @@ def _gap_tokens(times: np.ndarray, starts: np.ndarray) -> pa.Array:
     """`time_gap` of events already sorted per user: "first" at each user's first event, `time_gap_token` of the
     gap to the previous event elsewhere, "none" next to an event without a timestamp (NaN). Vectorized."""
     gaps = np.diff(times, prepend=np.nan)
-    hours = gaps / 3600.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        buckets = np.where(hours < 1, 0, np.minimum(np.floor(np.log2(hours)) + 1, MAX_GAP_BUCKET))
-    tokens = np.array([f"gap{k}" for k in range(MAX_GAP_BUCKET + 1)] + [NO_TIME, FIRST_EVENT], dtype=object)
-    codes = np.where(np.isnan(gaps), MAX_GAP_BUCKET + 1, buckets).astype(np.int64)
+    codes = np.where(np.isnan(gaps), MAX_GAP_BUCKET + 1, _gap_buckets(gaps))
     codes[starts] = MAX_GAP_BUCKET + 2
-    return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(tokens.tolist())).cast(pa.string())
+    tokens = pa.array(GAP_TOKENS + [NO_TIME, FIRST_EVENT])
+    return pa.DictionaryArray.from_arrays(pa.array(codes), tokens).cast(pa.string())
 
 
 def sequences_from_events(
@@ -151,17 +151,17 @@ def sequences_from_events(
     n = len(users)
     if not (len(items) == len(behaviors) == n) or (timestamps is not None and len(timestamps) != n):
         raise ValueError("users, items, behaviors (and timestamps) must have the same length")
-    user_codes = _arrow(users, pa.string()).dictionary_encode()  # dictionary in order of first appearance
+    user_codes = arrow_array(users, pa.string()).dictionary_encode()  # dictionary in order of first appearance
     user_index = user_codes.indices.to_numpy(zero_copy_only=False)
     times = (np.full(n, np.nan) if timestamps is None
-             else _arrow(timestamps, pa.float64()).to_numpy(zero_copy_only=False))
+             else arrow_array(timestamps, pa.float64()).to_numpy(zero_copy_only=False))
     # stable: by user, then timed events by time (ties keep file order), events without a timestamp last
     order = np.lexsort((np.nan_to_num(times, nan=0.0), np.isnan(times), user_index))
     counts = np.bincount(user_index, minlength=len(user_codes.dictionary))
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int32())
     starts = offsets.to_numpy()[:-1]
     take = pa.array(order)
-    sorted_items = _arrow(items, pa.string()).take(take)
+    sorted_items = arrow_array(items, pa.string()).take(take)
     item_codes = sorted_items.dictionary_encode()
     catalogue = item_codes.dictionary.to_pylist()
     missing_attr = int(np.isin(item_codes.indices.to_numpy(zero_copy_only=False),
@@ -175,11 +175,11 @@ def sequences_from_events(
         "user_id": user_codes.dictionary,
         "item_id": pa.ListArray.from_arrays(offsets, sorted_items),
         "item_attr": pa.ListArray.from_arrays(offsets, attr_table.take(item_codes.indices)),
-        "behavior": pa.ListArray.from_arrays(offsets, _arrow(behaviors, pa.string()).take(take)),
+        "behavior": pa.ListArray.from_arrays(offsets, arrow_array(behaviors, pa.string()).take(take)),
         "time_gap": pa.ListArray.from_arrays(offsets, gaps),
     }
     if ratings is not None:
-        columns["rating"] = pa.ListArray.from_arrays(offsets, _arrow(ratings, pa.float32()).take(take))
+        columns["rating"] = pa.ListArray.from_arrays(offsets, arrow_array(ratings, pa.float32()).take(take))
     if missing_attr:
         logger.warning("%s: %d of %d events refer to items without attributes (kept, empty item_attr)", name, missing_attr, n)
     sequences = datasets.Dataset(pa.table(columns).cast(sequence_features(ratings is not None).arrow_schema))

@@ -15,7 +15,6 @@ from typing import Dict, Iterable, List, Optional, Sequence, Union
 import datasets
 import torch
 
-
 logger = logging.getLogger(__name__)
 
 PAD, MASK, OOV = "[PAD]", "[MASK]", "[OOV]"

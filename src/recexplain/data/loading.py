@@ -16,12 +16,13 @@ SUBFOLDERS = {"movielens-100k": "movielens-100k", "taobao": "taobao-userbehavior
 BEHAVIOR_DATASETS = ("synthetic",) + tuple(SUBFOLDERS)
 # any size / any release / any Parquet event folder, found in data_dir
 FAMILIES = ("movielens", "movielens-SIZE", "s3rec", "s3rec-NAME", "parquet", "parquet-NAME")
+DATASET_NAMES = ", ".join(BEHAVIOR_DATASETS + FAMILIES)  # for help texts and errors
 
 
 def check_dataset_name(name: str) -> str:
     """`name` if `load_behavior_dataset` knows it, else a `ValueError` listing the names it takes."""
-    if name not in BEHAVIOR_DATASETS and name.partition("-")[0] not in ("movielens", "s3rec", "parquet"):
-        raise ValueError(f"unknown behaviour dataset {name!r}; choose one of {', '.join(BEHAVIOR_DATASETS + FAMILIES)}")
+    if name not in BEHAVIOR_DATASETS and name.partition("-")[0] not in FAMILIES:
+        raise ValueError(f"unknown behaviour dataset {name!r}; choose one of {DATASET_NAMES}")
     return name
 
 
@@ -32,8 +33,7 @@ def load_behavior_dataset(name: str, data_dir: Optional[Union[str, Path]] = None
 
     `data_dir` is either the dataset's own folder or the shared data root holding the
     sub-folders `movielens-100k/`, `taobao-userbehavior/`, `amazon-beauty/` (or one named after `name`, or
-GroupLens's `ml-SIZE/`).
-    "synthetic" needs no files; `synthetic_kwargs` go to `make_synthetic_behavior`.
+    GroupLens's `ml-SIZE/`). "synthetic" needs no files; `synthetic_kwargs` go to `make_synthetic_behavior`.
     """
     if check_dataset_name(name) == "synthetic":
         return make_synthetic_behavior(**synthetic_kwargs)

@@ -16,7 +16,7 @@ from typing import Dict, Iterator, List, Optional, Tuple, Union
 import pyarrow as pa
 
 from ._io import check_fields, find_file, parse_float, parse_int, read_clean_table, read_lines, split_row
-from .behavior import BehaviorData, sequences_from_events
+from .behavior import BehaviorData, arrow_array, sequences_from_events
 from .errors import DataFormatError
 
 logger = logging.getLogger(__name__)
@@ -117,9 +117,8 @@ def load_movielens_recbole(inter_path: Union[str, Path], item_path: Union[str, P
         types = {"user_id": pa.string(), "item_id": pa.string(), "rating": pa.float64(), "timestamp": pa.float64()}
         table = read_clean_table(inter_path, names, types, "\t", skip_rows=1)
         if table is not None:
-            return sequences_from_events(name, table["user_id"], table["item_id"], _rating_tokens(table["rating"]),
-                                         attributes, timestamps=table["timestamp"], ratings=table["rating"],
-                                         source=source)
+            return _rating_sequences(name, table["user_id"], table["item_id"], table["rating"], table["timestamp"],
+                                     attributes, source)
     col, rows = _recbole_rows(inter_path, ["user_id", "item_id", "rating", "timestamp"])
     if not rows:
         raise DataFormatError(inter_path, "no events (empty history)", 2, "user_id")
@@ -129,14 +128,17 @@ def load_movielens_recbole(inter_path: Union[str, Path], item_path: Union[str, P
         items.append(r[col["item_id"]])
         ratings.append(parse_float(inter_path, number, "rating", r[col["rating"]]))
         times.append(parse_float(inter_path, number, "timestamp", r[col["timestamp"]]))
-    return sequences_from_events(name, users, items, [f"{x:g}" for x in ratings], attributes, timestamps=times,
-                                 ratings=ratings, source=source)
+    return _rating_sequences(name, users, items, ratings, times, attributes, source)
 
 
-def _rating_tokens(ratings) -> pa.Array:
-    """The behaviour token of every event, `f"{rating:g}"` ("4", "4.5"), computed once per distinct rating."""
-    codes = ratings.combine_chunks().dictionary_encode()
-    return pa.array([f"{x:g}" for x in codes.dictionary.to_pylist()]).take(codes.indices)
+def _rating_sequences(name: str, users, items, ratings, timestamps, attributes: Dict[str, List[str]],
+                      source: Dict[str, str]) -> BehaviorData:
+    """`sequences_from_events` for explicit ratings (lists or Arrow arrays): each event's behaviour token is its
+    rating, `f"{rating:g}"` ("4", "4.5"), formatted once per distinct rating."""
+    codes = arrow_array(ratings, pa.float64()).dictionary_encode()
+    behaviors = pa.array([f"{x:g}" for x in codes.dictionary.to_pylist()]).take(codes.indices)
+    return sequences_from_events(name, users, items, behaviors, attributes, timestamps=timestamps, ratings=ratings,
+                                 source=source)
 
 
 def load_movielens_original(data_dir: Union[str, Path]) -> BehaviorData:
@@ -171,10 +173,8 @@ def load_movielens_original(data_dir: Union[str, Path]) -> BehaviorData:
         times.append(parse_int(data_path, number, "timestamp", r[3]))
     if not users:
         raise DataFormatError(data_path, "no events (empty history)", 1, "user_id")
-    return sequences_from_events(
-        NAME, users, items, [f"{x:g}" for x in ratings], attributes, timestamps=times, ratings=ratings,
-        source={"format": "grouplens", "inter": str(data_path), "item": str(item_path)},
-    )
+    return _rating_sequences(NAME, users, items, ratings, times, attributes,
+                             {"format": "grouplens", "inter": str(data_path), "item": str(item_path)})
 
 
 def _delimited_rows(path: Path, sep: str, names: List[str], header: bool, encoding: str) -> Iterator[Tuple[int, list]]:
@@ -216,9 +216,8 @@ def load_movielens_grouplens(ratings_path: Union[str, Path], movies_path: Union[
     table = read_clean_table(ratings_path, fields, dict(zip(fields, (pa.int64(), pa.int64(), pa.float64(), pa.int64()))),
                              sep, skip_rows=int(header)) if len(sep) == 1 else None  # pyarrow: 1-char delimiters
     if table is not None:  # clean: read column-wise
-        return sequences_from_events(name, table["user_id"].cast(pa.string()), table["item_id"].cast(pa.string()),
-                                     _rating_tokens(table["rating"]), attributes, timestamps=table["timestamp"],
-                                     ratings=table["rating"], source=source)
+        return _rating_sequences(name, table["user_id"], table["item_id"], table["rating"], table["timestamp"],
+                                 attributes, source)
     users, items, ratings, times = [], [], [], []
     for number, r in _delimited_rows(ratings_path, sep, fields, header, encoding):
         users.append(str(parse_int(ratings_path, number, "user_id", r[0])))
@@ -227,5 +226,4 @@ def load_movielens_grouplens(ratings_path: Union[str, Path], movies_path: Union[
         times.append(parse_int(ratings_path, number, "timestamp", r[3]))
     if not users:
         raise DataFormatError(ratings_path, "no events (empty history)", 1 + header, "user_id")
-    return sequences_from_events(name, users, items, [f"{x:g}" for x in ratings], attributes, timestamps=times,
-                                 ratings=ratings, source=source)
+    return _rating_sequences(name, users, items, ratings, times, attributes, source)

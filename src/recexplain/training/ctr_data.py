@@ -14,8 +14,7 @@ import datasets
 import numpy as np
 
 from ..data import (
-    BEHAVIOR_DATASETS,
-    FAMILIES,
+    DATASET_NAMES,
     FeatureMap,
     build_ctr_examples,
     build_pretraining_examples,
@@ -33,7 +32,7 @@ LABEL_MODES = ("auto", "threshold", "sampled")
 class BehaviorDataArguments:
     """Which behaviour dataset to read and how long the histories are."""
 
-    dataset: str = field(default="synthetic", metadata={"help": f"one of {', '.join(BEHAVIOR_DATASETS + FAMILIES)}"})
+    dataset: str = field(default="synthetic", metadata={"help": f"one of {DATASET_NAMES}"})
     data_dir: Optional[str] = field(
         default=None, metadata={"help": "the dataset's folder or the shared data root (not needed for synthetic)"}
     )

@@ -25,6 +25,7 @@ DECODING_CANDIDATES = (
 # checkpoints: USR 0.14 chosen over 0.53 on Musical Instruments); the decoding users get is chosen afterwards.
 SELECTION_DECODING = DECODING_CANDIDATES[2]
 
+
 @torch.no_grad()
 def generate_explanations(
     model, tokenizer, records: Sequence[Dict], max_new_tokens: int = 16, batch_size: int = 256, **generation_kwargs
