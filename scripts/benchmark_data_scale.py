@@ -1,12 +1,18 @@
 """How loading grows with the data: deterministic synthetic files in the exact MovieLens-20M (`ratings.csv` +
-`movies.csv`) and Taobao (`UserBehavior.csv`) formats, loaded, split and mapped at each size.
+`movies.csv`) and Taobao (`UserBehavior.csv`) formats, loaded, split, mapped and pre-trained on at each size.
 
     python scripts/benchmark_data_scale.py --output results/data_scale.json [--sizes 1000000,5000000,20000000]
 
 Each (format, size) runs in a fresh process, so `peak_rss_bytes` (resource's ru_maxrss) is that run's own; rows
 give `load_seconds` (file -> per-user sequences), `split_seconds` (leave-one-out splits), `feature_map_seconds`,
-`peak_rss_bytes` and `bytes_per_event` (peak RSS / events), and the time per event relative to the smallest size.
-Not measured yet (issue 12): streamed pre-training throughput and its ratio to the GEMM peak.
+`peak_rss_bytes` and `bytes_per_event` (peak RSS / events, up to the feature map), the time per event relative to
+the smallest size, `peak_rss_with_pretraining_bytes` (the peak after the pre-training steps below) and
+`pretrain_sequences_per_second`: SRP4CTR pre-training steps (hidden 64, batch 128, sequence
+length 50, sampled softmax over the catalogue) fed from the windowed examples (`WindowedExamples`) through a
+DataLoader, timed end to end. `pretrain_flops_ratio` (on the first format's smallest size, in one process) relates
+the training step's FLOP/s (counted by torch's FlopCounterMode) to the fp32 matrix-multiply peak measured right
+before it with the same thread count (`gemm_peak_flops`, 2048 x 2048 `torch.mm`), at hidden 64 and 256, 1 and 2
+threads.
 """
 import argparse
 import json
@@ -49,9 +55,65 @@ def write_files(fmt: str, events: int, folder: Path, seed: int = 0) -> None:
                                 zip(u[s:s + chunk], i[s:s + chunk], behaviors[s:s + chunk], t[s:s + chunk])))
 
 
-def measure(fmt: str, folder: Path) -> dict:
-    """Load, split and map the files in `folder` (in this process)."""
+SEQUENCE_LENGTH, BATCH_SIZE, TIMED_STEPS = 50, 128, 8
+FLOPS_SETTINGS = [(hidden, threads) for hidden in (64, 256) for threads in (1, 2)]
+
+
+def gemm_peak_flops(n: int = 2048, repeats: int = 10) -> float:
+    """fp32 FLOP/s of `torch.mm` on n x n matrices (best of `repeats`) with the current thread count."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - started)
+    return 2 * n**3 / best
+
+
+def pretrain_throughput(train, feature_map, hidden: int, steps: int = TIMED_STEPS) -> dict:
+    """Sequences/s and FLOP/s of SRP4CTR pre-training steps on windows of `train`, streamed through a DataLoader."""
+    import torch
+    from torch.utils.data import DataLoader
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from recexplain.data import PretrainingCollator, build_pretraining_examples
+    from recexplain.training.ctr import PretrainingModelArguments, build_pretraining_model
+
+    torch.manual_seed(0)
+    rows = build_pretraining_examples(train, feature_map)
+    model = build_pretraining_model(PretrainingModelArguments(
+        hidden_size=hidden, intermediate_size=4 * hidden, item_loss="sampled_softmax"), feature_map)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    loader = DataLoader(rows, batch_size=BATCH_SIZE, shuffle=True, collate_fn=PretrainingCollator(feature_map, seed=0),
+                        generator=torch.Generator().manual_seed(0))
+
+    def step(batch):
+        loss = model(**batch).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
+    batches = (batch for _ in range(steps + 1) for batch in loader)  # epochs over the windows as long as needed
+    step(next(batches))  # warm-up
+    started, timed = time.perf_counter(), []
+    for _ in range(steps):
+        batch = next(batches)
+        step(batch)
+        timed.append(batch)
+    seconds = time.perf_counter() - started
+    with FlopCounterMode(display=False) as counter:
+        for batch in timed:
+            step(batch)
+    return {"sequences_per_second": steps * BATCH_SIZE / seconds, "flops_per_second": counter.get_total_flops() / seconds}
+
+
+def measure(fmt: str, folder: Path, flops: bool = False) -> dict:
+    """Load, split, map and pre-train on the files in `folder` (in this process)."""
     import pyarrow.compute as pc
+    import torch
 
     from recexplain.data import FeatureMap, load_movielens, load_taobao, split_sequences
 
@@ -60,12 +122,25 @@ def measure(fmt: str, folder: Path) -> dict:
     loaded = time.perf_counter()
     splits = split_sequences(data.sequences)
     split = time.perf_counter()
-    FeatureMap.build(splits["train"], data.item_attributes, max_seq_len=50, dataset_name=data.name)
+    fm = FeatureMap.build(splits["train"], data.item_attributes, max_seq_len=SEQUENCE_LENGTH, dataset_name=data.name)
     mapped = time.perf_counter()
     events = pc.sum(pc.list_value_length(data.sequences.with_format("arrow")[:]["item_id"])).as_py()
+    row = {"format": fmt, "events": events, "load_seconds": loaded - started, "split_seconds": split - loaded,
+           "feature_map_seconds": mapped - split}
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"format": fmt, "events": events, "load_seconds": loaded - started, "split_seconds": split - loaded,
-            "feature_map_seconds": mapped - split, "peak_rss_bytes": rss, "bytes_per_event": rss / events}
+    row.update(peak_rss_bytes=rss, bytes_per_event=rss / events)
+    row["pretrain_sequences_per_second"] = pretrain_throughput(splits["train"], fm, 64)["sequences_per_second"]
+    row["peak_rss_with_pretraining_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if flops:
+        row["flops"] = []
+        for hidden, threads in FLOPS_SETTINGS:
+            torch.set_num_threads(threads)
+            peak = gemm_peak_flops()
+            measured = pretrain_throughput(splits["train"], fm, hidden)
+            row["flops"].append({"hidden_size": hidden, "threads": threads, "gemm_peak_flops": peak,
+                                 "pretrain_flops_per_second": measured["flops_per_second"],
+                                 "pretrain_flops_ratio": measured["flops_per_second"] / peak})
+    return row
 
 
 def main(argv=None):
@@ -73,19 +148,26 @@ def main(argv=None):
     parser.add_argument("--output", default="results/data_scale.json")
     parser.add_argument("--sizes", default="1000000,5000000,20000000")
     parser.add_argument("--formats", default=",".join(FORMATS))
-    parser.add_argument("--measure", nargs=2, metavar=("FORMAT", "FOLDER"), help=argparse.SUPPRESS)  # child process
+    parser.add_argument("--measure", nargs=3, metavar=("FORMAT", "FOLDER", "FLOPS"), help=argparse.SUPPRESS)  # child
     args = parser.parse_args(argv)
     if args.measure:
-        print(json.dumps(measure(args.measure[0], Path(args.measure[1]))))
+        print(json.dumps(measure(args.measure[0], Path(args.measure[1]), args.measure[2] == "flops")))
         return None
-    rows = []
+    rows, flops = [], None
     for fmt in args.formats.split(","):
         for events in [int(s) for s in args.sizes.split(",")]:
             with tempfile.TemporaryDirectory() as tmp:
                 write_files(fmt, events, Path(tmp))
-                out = subprocess.run([sys.executable, __file__, "--measure", fmt, tmp], check=True,
+                out = subprocess.run([sys.executable, __file__, "--measure", fmt, tmp,
+                                      "no" if flops is not None else "flops"], check=True,
                                      capture_output=True, text=True).stdout
             row = json.loads(out.strip().splitlines()[-1])
+            if flops is None:
+                flops = row.pop("flops")
+                for f in flops:
+                    print(f"pre-training, hidden {f['hidden_size']:3d}, {f['threads']} thread(s): "
+                          f"{f['pretrain_flops_per_second'] / 1e9:5.1f} GFLOP/s = {f['pretrain_flops_ratio']:.2f} of the "
+                          f"matrix-multiply peak ({f['gemm_peak_flops'] / 1e9:.1f} GFLOP/s)", flush=True)
             smallest = next((r for r in rows if r["format"] == fmt), row)
             total = lambda r: r["load_seconds"] + r["split_seconds"] + r["feature_map_seconds"]  # noqa: E731
             row["seconds_per_event_vs_smallest"] = (total(row) / row["events"]) / (total(smallest) / smallest["events"])
@@ -93,9 +175,13 @@ def main(argv=None):
             print(f"{fmt:18s} {row['events']:>10,d} events: load {row['load_seconds']:6.1f} s, split "
                   f"{row['split_seconds']:6.1f} s, feature map {row['feature_map_seconds']:6.1f} s, peak RSS "
                   f"{row['peak_rss_bytes'] / 2**30:5.2f} GiB ({row['bytes_per_event']:.0f} B/event), time per event "
-                  f"x{row['seconds_per_event_vs_smallest']:.2f} of the smallest", flush=True)
-    report = {"command": " ".join(["python", *sys.argv]), "rows": rows,
-              "not_measured": "streamed pre-training throughput, gemm_peak_flops, pretrain_flops_ratio (issue 12)"}
+                  f"x{row['seconds_per_event_vs_smallest']:.2f} of the smallest, pre-training "
+                  f"{row['pretrain_sequences_per_second']:.0f} sequences/s", flush=True)
+    report = {"command": " ".join(["python", *sys.argv]), "rows": rows, "flops_measured_on": rows[0]["format"],
+              "flops": flops,
+              "gemm_peak_flops": {f"hidden{f['hidden_size']}_threads{f['threads']}": f["gemm_peak_flops"] for f in flops},
+              "pretrain_flops_ratio": {f"hidden{f['hidden_size']}_threads{f['threads']}": f["pretrain_flops_ratio"]
+                                       for f in flops}}
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(report, indent=1) + "\n")
     return report

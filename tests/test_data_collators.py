@@ -47,10 +47,10 @@ def test_ctr_batch(setup):
 def test_dataloader_with_python_and_torch_formats(setup):
     splits, fm = setup
     train = build_ctr_examples(splits, fm, "train", num_negatives=1)
-    for ds in (train, train.with_format("torch")):
+    for ds in (train, train.to_dataset(), train.to_dataset().with_format("torch")):
         batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=8, collate_fn=CTRCollator(fm))))
         assert batch["candidate_item_ids"].shape == (8, 1) and batch["history_mask"].sum() > 0
-    pre = build_pretraining_examples(splits["train"], fm).with_format("torch")
+    pre = build_pretraining_examples(splits["train"], fm).to_dataset().with_format("torch")
     batch = next(iter(torch.utils.data.DataLoader(pre, batch_size=4, collate_fn=PretrainingCollator(fm, 0.2, 0.2))))
     assert batch["labels_item_id"].shape == batch["history_item_ids"].shape
 

@@ -4,6 +4,7 @@ from .behavior import BehaviorData, sequences_from_events, time_gap_token
 from .collators import IGNORE_INDEX, CTRCollator, PretrainingCollator
 from .errors import DataFormatError
 from .examples import NegativeSampler, build_ctr_examples, build_pretraining_examples, encode_sequence
+from .windows import WindowedExamples, encode_events
 from .feature_map import FEATURE_MAP_NAME, MASK_ID, OOV_ID, PAD_ID, FeatureMap
 from .loading import BEHAVIOR_DATASETS, DATASET_NAMES, FAMILIES, check_dataset_name, load_behavior_dataset
 from .movielens import load_movielens, load_movielens_grouplens, load_movielens_original, load_movielens_recbole

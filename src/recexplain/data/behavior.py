@@ -99,6 +99,14 @@ class BehaviorData:
         }
 
 
+def arrow_dataset(table: pa.Table) -> datasets.Dataset:
+    """`datasets.Dataset` over an in-memory Arrow table, without hashing it: datasets' default fingerprint
+    serialises the whole table (a transient copy as large as the data); a random fingerprint does not."""
+    from datasets.fingerprint import generate_random_fingerprint
+
+    return datasets.Dataset(table, fingerprint=generate_random_fingerprint())
+
+
 def sequence_features(with_rating: bool) -> Features:
     """The `datasets.Features` of `BehaviorData.sequences`."""
     spec = {
@@ -182,6 +190,6 @@ def sequences_from_events(
         columns["rating"] = pa.ListArray.from_arrays(offsets, arrow_array(ratings, pa.float32()).take(take))
     if missing_attr:
         logger.warning("%s: %d of %d events refer to items without attributes (kept, empty item_attr)", name, missing_attr, n)
-    sequences = datasets.Dataset(pa.table(columns).cast(sequence_features(ratings is not None).arrow_schema))
+    sequences = arrow_dataset(pa.table(columns).cast(sequence_features(ratings is not None).arrow_schema))
     logger.info("%s: %d users, %d events", name, len(sequences), n)
     return BehaviorData(name=name, sequences=sequences, item_attributes=dict(item_attributes), source=dict(source or {}))

@@ -1,4 +1,4 @@
-"""Model-ready examples (token ids) from the splits: CTR examples and pre-training sequences.
+"""Model-ready examples (token ids) from the splits: CTR examples and pre-training sequences, as `WindowedExamples`.
 
 CTR example row (one request = one history + N candidates; contracts.md "CTR examples"):
 
@@ -13,8 +13,8 @@ CTR example row (one request = one history + N candidates; contracts.md "CTR exa
 
 Pre-training row: `user_ids` and the four `history_*` columns.
 
-Users' sequences are encoded once; each example refers to a window of them, and the Arrow
-columns are assembled with numpy, so large example sets build quickly and compactly.
+Users' sequences are encoded once, with Arrow and numpy; each example is a window of them (`windows.py`), so memory
+grows with the events, not with examples x history length. `to_dataset()` materialises the rows as a table.
 """
 from __future__ import annotations
 
@@ -25,29 +25,16 @@ from typing import Dict, Iterable, List, Optional
 import datasets
 import numpy as np
 import pyarrow as pa
-from datasets import Features, List as DList, Value
+import pyarrow.compute as pc
 
-from .behavior import iter_rows
 from .collators import check_same_lengths
 from .feature_map import OOV_ID, FeatureMap
+from .windows import WindowedExamples, encode_events
 
 logger = logging.getLogger(__name__)
 
-HISTORY_KEYS = ("history_item_ids", "history_attr_ids", "history_behavior_ids", "history_time_ids")
 LABEL_MODES = ("threshold", "sampled")
 SPLITS = ("train", "validation", "test")
-
-
-def _features(ctr: bool) -> Features:
-    ids = DList(Value("int32"))
-    spec = {
-        "user_ids": Value("int32"),
-        "history_item_ids": ids, "history_attr_ids": DList(ids),
-        "history_behavior_ids": ids, "history_time_ids": ids,
-    }
-    if ctr:
-        spec.update(candidate_item_ids=ids, candidate_attr_ids=DList(ids), labels=DList(Value("float32")))
-    return Features(spec)
 
 
 def encode_sequence(row: dict, feature_map: FeatureMap) -> Dict[str, list]:
@@ -60,50 +47,6 @@ def encode_sequence(row: dict, feature_map: FeatureMap) -> Dict[str, list]:
         "history_behavior_ids": feature_map.encode("behavior", row["behavior"]),
         "history_time_ids": feature_map.encode("time_gap", row["time_gap"]),
     }
-
-
-class _EncodedSequences:
-    """All users' encoded events concatenated (`[E]`, attrs `[E, A]`); windows are (start, length)."""
-
-    def __init__(self, max_attrs: int):
-        self.max_attrs = max_attrs
-        self.columns: Dict[str, list] = {k: [] for k in HISTORY_KEYS}
-
-    def add(self, encoded: Dict[str, list]) -> int:
-        """Append one user's encoded events; returns the global offset of its first event."""
-        base = len(self.columns["history_item_ids"])
-        for k in HISTORY_KEYS:
-            self.columns[k].extend(encoded[k])
-        return base
-
-    def history_arrays(self, starts: np.ndarray, lengths: np.ndarray) -> Dict[str, pa.Array]:
-        """Arrow list columns for the windows `[starts[i], starts[i] + lengths[i])`."""
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
-        np.cumsum(lengths, out=offsets[1:])
-        index = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])  # [sum(lengths)]
-        out = {}
-        for k in HISTORY_KEYS:
-            values = np.asarray(self.columns[k], dtype=np.int32).reshape(-1, self.max_attrs) if k == "history_attr_ids" \
-                else np.asarray(self.columns[k], dtype=np.int32)
-            out[k] = _list_array(values[index], offsets)
-        return out
-
-
-def _list_array(values: np.ndarray, offsets: np.ndarray) -> pa.Array:
-    """Arrow list array; a 2-D `values` `[E, A]` gives a list of fixed-length lists."""
-    if values.size >= 2**31:
-        raise ValueError(f"{values.size} ids in one column exceed Arrow's 32-bit list offsets; "
-                         "use grouped=True or max_train_targets_per_user")
-    if values.ndim == 2:
-        inner_offsets = np.arange(0, values.size + 1, values.shape[1], dtype=np.int32)
-        inner = pa.ListArray.from_arrays(pa.array(inner_offsets), pa.array(values.reshape(-1)))
-        return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), inner)
-    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values))
-
-
-def _to_dataset(columns: Dict[str, pa.Array], features: Features) -> datasets.Dataset:
-    table = pa.table({k: columns[k] for k in features})
-    return datasets.Dataset(table).cast(features) if table.schema != features.arrow_schema else datasets.Dataset(table)
 
 
 class NegativeSampler:
@@ -143,28 +86,6 @@ class NegativeSampler:
         return [self.catalogue[j] for j in self.sample_indices(user, position, self.exclusion(exclude), k)]
 
 
-class _CandidateTable:
-    """Encoded ids and catalogue attributes of candidate items, addressed by catalogue index
-    (items outside the catalogue are appended on first use)."""
-
-    def __init__(self, feature_map: FeatureMap, catalogue: List[str]):
-        self.fm, self.tokens = feature_map, list(catalogue)
-        self.index = {t: i for i, t in enumerate(self.tokens)}
-
-    def index_of(self, item: str) -> int:
-        i = self.index.get(item)
-        if i is None:
-            i = self.index[item] = len(self.tokens)
-            self.tokens.append(item)
-        return i
-
-    def lookup(self, indices: np.ndarray):
-        """`indices` `[M]` -> (item ids `[M]`, attr ids `[M, A]`), int32."""
-        ids = np.asarray(self.fm.encode("item_id", self.tokens), dtype=np.int32)
-        attrs = np.asarray([self.fm.item_attr_ids(t) for t in self.tokens], dtype=np.int32).reshape(-1, self.fm.max_attrs)
-        return ids[indices], attrs[indices]
-
-
 def build_ctr_examples(
     splits: datasets.DatasetDict,
     feature_map: FeatureMap,
@@ -175,8 +96,9 @@ def build_ctr_examples(
     grouped: Optional[bool] = None,
     max_train_targets_per_user: Optional[int] = None,
     seed: int = 0,
-) -> datasets.Dataset:
-    """CTR examples for `split` ("train", "validation", "test") of `split_sequences(...)`.
+) -> WindowedExamples:
+    """CTR examples for `split` ("train", "validation", "test") of `split_sequences(...)`, as windows over the split's
+    encoded events (`to_dataset()` gives the materialised table).
 
     Targets: every train position with at least one earlier event (optionally only the latest
     `max_train_targets_per_user`), or the last event of a validation/test row. The history is
@@ -201,88 +123,94 @@ def build_ctr_examples(
     if label_mode == "sampled" and num_negatives < 1:
         raise ValueError(f"num_negatives must be >= 1, got {num_negatives}")
     grouped = (split != "train") if grouped is None else grouped
-    fm, L, A = feature_map, feature_map.max_seq_len, feature_map.max_attrs
-    n_cand = 1 + num_negatives if label_mode == "sampled" else 1
-    catalogue = list(fm.item_attributes)
+    fm, L = feature_map, feature_map.max_seq_len
+    events, offsets = encode_events(rows, fm)
+    n = np.diff(offsets)  # [R] events per row
     if split == "train":
-        # Training negatives only from items that have their own id. An item never seen in training is
-        # [OOV]; drawn as a training negative, [OOV] would only ever be a negative and the model would learn
-        # "unseen item = no click", which is wrong at test time (Taobao: 54% of test positives are unseen).
-        catalogue = [item for item, i in zip(catalogue, fm.encode("item_id", catalogue)) if i != OOV_ID]
-    sampler = NegativeSampler(catalogue, seed) if catalogue else None
-    table = _CandidateTable(fm, sampler.catalogue if sampler else [])
-    if label_mode == "sampled":
-        if sampler is None:
-            raise ValueError("label_mode='sampled' needs an item catalogue (feature_map.item_attributes is empty)")
-        full = list(splits["test"]["item_id"])  # whole sequences: negatives avoid every interacted item
-    sequences = _EncodedSequences(A)
-    starts, lengths, users, candidates, labels = [], [], [], [], []
-    for r, row in enumerate(iter_rows(rows)):
-        n = len(row["item_id"])
-        targets = list(range(1, n)) if split == "train" else ([n - 1] if n >= 2 else [])
-        if split == "train" and max_train_targets_per_user is not None:
-            targets = targets[-max_train_targets_per_user:] if max_train_targets_per_user > 0 else []
-        if not targets:
-            continue
-        base = sequences.add(encode_sequence(row, fm))
-        user_id = fm.encode("user_id", row["user_id"])
-        excluded = sampler.exclusion(full[r]) if label_mode == "sampled" else None
-        for t in targets:
-            start = max(0, t - L)
-            starts.append(base + start)
-            lengths.append(t - start)
-            users.append(user_id)
-            candidates.append(table.index_of(row["item_id"][t]))
-            if label_mode == "threshold":
-                labels.append(float(row["rating"][t] >= threshold))
-            else:
-                candidates.extend(sampler.sample_indices(row["user_id"], t, excluded, num_negatives))
-                labels.extend([1.0] + [0.0] * num_negatives)
-    if not starts:
+        first = np.ones_like(n)
+        if max_train_targets_per_user is not None:
+            first = np.maximum(1, n - max_train_targets_per_user) if max_train_targets_per_user > 0 else n
+    else:
+        first = np.maximum(n - 1, 1)
+    row_of, t = _positions(first, np.maximum(n - first, 0))  # targets: row r's events first[r] .. n[r] - 1
+    if not len(t):
         raise ValueError(f"build_ctr_examples: split {split!r} yields no examples")
-    starts, lengths, users = np.asarray(starts), np.asarray(lengths), np.asarray(users, dtype=np.int32)
-    per_row = n_cand if grouped else 1
-    if not grouped and n_cand > 1:  # one row per candidate: repeat the history references
-        starts, lengths, users = (np.repeat(x, n_cand) for x in (starts, lengths, users))
-    rows_n = len(starts)
-    cand_offsets = np.arange(0, rows_n * per_row + 1, per_row, dtype=np.int32)
-    columns = sequences.history_arrays(starts, lengths)
-    columns["user_ids"] = pa.array(users)
-    cand_ids, cand_attrs = table.lookup(np.asarray(candidates, dtype=np.int64))
-    columns["candidate_item_ids"] = _list_array(cand_ids, cand_offsets)
-    columns["candidate_attr_ids"] = _list_array(cand_attrs, cand_offsets)
-    columns["labels"] = _list_array(np.asarray(labels, dtype=np.float32), cand_offsets)
-    logger.info("CTR %s examples (%s, %s): %d rows", split, label_mode, "grouped" if grouped else "flat", rows_n)
-    return _to_dataset(columns, _features(True))
+    start = np.maximum(0, t - L)
+    starts, lengths = offsets[row_of] + start, t - start
+    table = rows.with_format("arrow")[:]
+    users = fm.encode_array("user_id", table["user_id"])[row_of]
+    target = offsets[row_of] + t  # [T] global event index of each target
+    positives = pc.list_flatten(table["item_id"]).take(pa.array(target))
+    cand_ids = events["history_item_ids"][target][:, None]  # [T, 1]
+    cand_attrs = fm.item_attr_array(positives)[:, None]  # [T, 1, A] the catalogue attributes, not the event's
+    if label_mode == "threshold":
+        ratings = np.asarray(pc.list_flatten(table["rating"]), dtype=np.float32)
+        labels = (ratings[target] >= threshold).astype(np.float32)[:, None]
+    else:
+        catalogue = list(fm.item_attributes)
+        if split == "train":
+            # Training negatives only from items that have their own id. An item never seen in training is
+            # [OOV]; drawn as a training negative, [OOV] would only ever be a negative and the model would learn
+            # "unseen item = no click", which is wrong at test time (Taobao: 54% of test positives are unseen).
+            catalogue = [item for item, i in zip(catalogue, fm.encode("item_id", catalogue)) if i != OOV_ID]
+        if not catalogue:
+            raise ValueError("label_mode='sampled' needs an item catalogue (feature_map.item_attributes is empty)")
+        sampler = NegativeSampler(catalogue, seed)
+        negatives = _sample_negatives(sampler, splits["test"], table["user_id"].to_pylist(), row_of, t,
+                                      num_negatives)  # [T, k]
+        tokens = pa.array(sampler.catalogue, pa.string())
+        cand_ids = np.concatenate([cand_ids, fm.encode_array("item_id", tokens)[negatives]], axis=1)
+        cand_attrs = np.concatenate([cand_attrs, fm.item_attr_array(tokens)[negatives]], axis=1)
+        labels = np.zeros(cand_ids.shape, dtype=np.float32)
+        labels[:, 0] = 1.0
+    if not grouped and cand_ids.shape[1] > 1:  # one row per candidate: repeat the history references
+        k = cand_ids.shape[1]
+        starts, lengths, users = (np.repeat(x, k) for x in (starts, lengths, users))
+        cand_ids, labels = cand_ids.reshape(-1, 1), labels.reshape(-1, 1)
+        cand_attrs = cand_attrs.reshape(-1, 1, fm.max_attrs)
+    logger.info("CTR %s examples (%s, %s): %d rows", split, label_mode, "grouped" if grouped else "flat", len(starts))
+    candidates = {"candidate_item_ids": cand_ids, "candidate_attr_ids": cand_attrs, "labels": labels}
+    return WindowedExamples(events, starts, lengths, users, candidates)
+
+
+def _positions(first: np.ndarray, counts: np.ndarray):
+    """(row `[T]`, position `[T]`) of positions `first[r] .. first[r] + counts[r] - 1` of every row `r`."""
+    row_of = np.repeat(np.arange(len(counts)), counts)
+    return row_of, first[row_of] + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+def _sample_negatives(sampler: NegativeSampler, full: datasets.Dataset, user_tokens: List[str], row_of: np.ndarray,
+                      t: np.ndarray, k: int) -> np.ndarray:
+    """`[T, k]` catalogue indices of the seeded negatives of each target (row `row_of`, position `t`), avoiding
+    every item of the user's whole sequence (`full`, rows aligned with `user_tokens`)."""
+    whole = full.with_format("arrow")[:]["item_id"].combine_chunks()
+    catalogue_index = np.asarray(pc.fill_null(pc.index_in(whole.flatten(), value_set=pa.array(sampler.catalogue)), -1))
+    bounds = whole.offsets.to_numpy() - whole.offsets[0].as_py()
+    out = np.empty((len(t), k), dtype=np.int64)
+    excluded, current = set(), -1
+    for j, (r, position) in enumerate(zip(row_of.tolist(), t.tolist())):
+        if r != current:
+            current = r
+            excluded = set(catalogue_index[bounds[r]:bounds[r + 1]].tolist()) - {-1}
+        out[j] = sampler.sample_indices(user_tokens[r], position, excluded, k)
+    return out
 
 
 def build_pretraining_examples(
     train: datasets.Dataset, feature_map: FeatureMap, max_windows_per_user: int = 1,
-) -> datasets.Dataset:
+) -> WindowedExamples:
     """Pre-training sequences from the train split: per user the most recent `max_seq_len` events,
     plus up to `max_windows_per_user - 1` earlier non-overlapping windows."""
     if max_windows_per_user < 1:
         raise ValueError(f"max_windows_per_user must be >= 1, got {max_windows_per_user}")
     L = feature_map.max_seq_len
-    sequences = _EncodedSequences(feature_map.max_attrs)
-    starts, lengths, users = [], [], []
-    dropped = 0
-    for row in iter_rows(train):
-        n = len(row["item_id"])
-        if n == 0:
-            dropped += 1
-            continue
-        base = sequences.add(encode_sequence(row, feature_map))
-        user_id = feature_map.encode("user_id", row["user_id"])
-        for w in range(max_windows_per_user):
-            end = n - w * L
-            if end <= 0:
-                break
-            starts.append(base + max(0, end - L))
-            lengths.append(end - max(0, end - L))
-            users.append(user_id)
-    if dropped:
-        logger.warning("build_pretraining_examples: %d users with an empty train sequence skipped", dropped)
-    columns = sequences.history_arrays(np.asarray(starts, dtype=np.int64), np.asarray(lengths, dtype=np.int64))
-    columns["user_ids"] = pa.array(np.asarray(users, dtype=np.int32))
-    return _to_dataset(columns, _features(False))
+    events, offsets = encode_events(train, feature_map)
+    n = np.diff(offsets)
+    if (n == 0).any():
+        logger.warning("build_pretraining_examples: %d users with an empty train sequence skipped", int((n == 0).sum()))
+    windows = np.minimum(max_windows_per_user, -(-n // L))  # ceil(n / L), capped
+    row_of, w = _positions(np.zeros_like(n), windows)
+    end = n[row_of] - w * L
+    start = np.maximum(0, end - L)
+    users = feature_map.encode_array("user_id", train.with_format("arrow")[:]["user_id"])[row_of]
+    return WindowedExamples(events, offsets[row_of] + start, end - start, users)

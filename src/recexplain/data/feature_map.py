@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Union
 
 import datasets
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import torch
 
 logger = logging.getLogger(__name__)
@@ -27,8 +30,6 @@ FEATURE_MAP_NAME = "feature_map.json"
 def _token_counts(sequences: datasets.Dataset) -> Dict[str, Counter]:
     """`{field: Counter(token -> occurrences)}` over the sequences, counted by Arrow (`value_counts` of the
     flattened list columns), not per event in Python."""
-    import pyarrow.compute as pc
-
     table = sequences.with_format("arrow")[:]
     counts = {}
     for f in FIELDS:
@@ -64,6 +65,8 @@ class FeatureMap:
         self._index = {f: {t: i for i, t in enumerate(v)} for f, v in self.vocabs.items()}
         self._item_attr_table: Optional[torch.Tensor] = None
         self._item_attr_cache: Dict[str, List[int]] = {}
+        self._vocab_arrays: Dict[str, pa.Array] = {}
+        self._catalogue: Optional[tuple] = None
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
@@ -112,6 +115,37 @@ class FeatureMap:
         if isinstance(tokens, str):
             return index.get(tokens, OOV_ID)
         return [index.get(t, OOV_ID) for t in tokens]
+
+    def encode_array(self, field: str, tokens) -> np.ndarray:
+        """`encode` of an Arrow string array `[E]` -> ids `[E]` int32, vectorized (unknown tokens give `OOV_ID`)."""
+        if field not in self._vocab_arrays:
+            self._vocab_arrays[field] = pa.array(self.vocabs[field], pa.string())
+        index = pc.fill_null(pc.index_in(tokens, value_set=self._vocab_arrays[field]), OOV_ID)
+        return np.asarray(index, dtype=np.int32)
+
+    def encode_attr_lists(self, attr_lists) -> np.ndarray:
+        """`encode_attrs` of an Arrow array of attribute-token lists `[E]` -> ids `[E, max_attrs]` int32, vectorized."""
+        if isinstance(attr_lists, pa.ChunkedArray):
+            attr_lists = attr_lists.combine_chunks()
+        counts = pc.fill_null(pc.list_value_length(attr_lists), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+        ids = self.encode_array("item_attr", pc.list_flatten(attr_lists))
+        event = np.repeat(np.arange(len(counts)), counts)
+        position = np.arange(len(ids)) - np.repeat(np.cumsum(counts) - counts, counts)
+        keep = position < self.max_attrs
+        out = np.full((len(counts), self.max_attrs), PAD_ID, dtype=np.int32)
+        out[event[keep], position[keep]] = ids[keep]
+        out[counts == 0, 0] = OOV_ID
+        return out
+
+    def item_attr_array(self, items) -> np.ndarray:
+        """`item_attr_ids` of an Arrow array of item tokens `[M]` -> `[M, max_attrs]` int32, vectorized."""
+        if self._catalogue is None:
+            tokens = list(self.item_attributes)
+            rows = [self.item_attr_ids(t) for t in tokens] + [self.encode_attrs([])]
+            self._catalogue = (pa.array(tokens, pa.string()), np.asarray(rows, dtype=np.int32).reshape(-1, self.max_attrs))
+        tokens, rows = self._catalogue
+        index = pc.fill_null(pc.index_in(items, value_set=tokens), len(tokens))
+        return rows[np.asarray(index, dtype=np.int64)]
 
     def decode(self, field: str, ids: Union[int, Sequence[int]]) -> Union[str, List[str]]:
         vocab = self.vocabs[field]

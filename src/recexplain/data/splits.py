@@ -8,6 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .behavior import arrow_dataset
+
 logger = logging.getLogger(__name__)
 
 MIN_EVENTS = 3
@@ -37,9 +39,9 @@ def split_sequences(sequences: datasets.Dataset, min_events: int = MIN_EVENTS) -
     columns = [c for c in SEQUENCE_COLUMNS if c in kept.column_names]
 
     return datasets.DatasetDict({
-        "train": datasets.Dataset(_without_last(kept, columns, 2)),
-        "validation": datasets.Dataset(_without_last(kept, columns, 1)),
-        "test": datasets.Dataset(kept),
+        "train": arrow_dataset(_without_last(kept, columns, 2)),
+        "validation": arrow_dataset(_without_last(kept, columns, 1)),
+        "test": arrow_dataset(kept),
     })
 
 
