@@ -43,6 +43,18 @@ def test_movielens_any_size_in_every_layout_gives_the_same_sequences(tmp_path):
     assert _sequences(load_behavior_dataset("movielens-20m", tmp_path)) == _sequences(first)  # sub-folder by name
 
 
+def test_ratings_dat_column_wise_equals_line_by_line(tmp_path, monkeypatch):
+    """`ratings.dat`'s "::" goes through pyarrow's CSV reader too; it must give what the line-by-line reader gives."""
+    from recexplain.data import _io, movielens
+
+    write(tmp_path / "ratings.dat", RATINGS_DAT)
+    write(tmp_path / "movies.dat", MOVIES_DAT)
+    assert _io.read_clean_table(tmp_path / "ratings.dat", list("abcd"), {}, "::") is not None  # the fast path
+    columnar = load_movielens(tmp_path)
+    monkeypatch.setattr(movielens, "read_clean_table", lambda *args, **kwargs: None)
+    assert _sequences(load_movielens(tmp_path)) == _sequences(columnar)
+
+
 def test_movielens_csv_quoting_half_stars_and_no_genre(tmp_path):
     write(tmp_path / "ratings.csv", "userId,movieId,rating,timestamp\n1,10,4.5,5\n1,11,3.0,9\n")
     write(tmp_path / "movies.csv", 'movieId,title,genres\n10,"Lock, Stock (1998)",Comedy|Crime\n'

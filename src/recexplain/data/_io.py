@@ -35,17 +35,27 @@ def read_lines(path: Union[str, Path], encoding: str = "utf-8") -> Iterator[Tupl
                                     f"download or copy the file again", number + 1) from None
 
 
+UNIT_SEPARATOR = "\x1f"
+
+
 def read_clean_table(path: Path, names: List[str], types: dict, delimiter: str = ",", skip_rows: int = 0):
     """The file as a `pyarrow.Table` with columns `names` of `types`, read column-wise by pyarrow's multi-threaded
     CSV reader, or None when it is not clean: a row with too few or too many fields, a value that does not convert,
-    a missing value, a corrupt `.gz`, no rows. Callers then read it line by line, whose errors name the line."""
+    a missing value, a corrupt `.gz`, no rows. Callers then read it line by line, whose errors name the line.
+    A multi-character `delimiter` (GroupLens's `::`) is replaced by one in memory first."""
     import pyarrow as pa
     from pyarrow import csv
 
     invalid = []
+    source = path
     try:
+        if len(delimiter) > 1:  # pyarrow splits on one character: map GroupLens's "::" to one absent from the data
+            data = pa.input_stream(str(path), compression="detect").read()
+            if UNIT_SEPARATOR.encode() in data:
+                return None
+            source, delimiter = pa.BufferReader(data.replace(delimiter.encode(), UNIT_SEPARATOR.encode())), UNIT_SEPARATOR
         table = csv.read_csv(
-            path, read_options=csv.ReadOptions(column_names=names, skip_rows=skip_rows),
+            source, read_options=csv.ReadOptions(column_names=names, skip_rows=skip_rows),
             parse_options=csv.ParseOptions(delimiter=delimiter, quote_char=False,
                                            invalid_row_handler=lambda row: invalid.append(row) or "skip"),
             convert_options=csv.ConvertOptions(column_types=types, strings_can_be_null=False))

@@ -214,7 +214,7 @@ def load_movielens_grouplens(ratings_path: Union[str, Path], movies_path: Union[
     fields = ["user_id", "item_id", "rating", "timestamp"]
     source = {"format": "grouplens", "inter": str(ratings_path), "item": str(movies_path)}
     table = read_clean_table(ratings_path, fields, dict(zip(fields, (pa.int64(), pa.int64(), pa.float64(), pa.int64()))),
-                             sep, skip_rows=int(header)) if len(sep) == 1 else None  # pyarrow: 1-char delimiters
+                             sep, skip_rows=int(header))
     if table is not None:  # clean: read column-wise
         return _rating_sequences(name, table["user_id"], table["item_id"], table["rating"], table["timestamp"],
                                  attributes, source)
