@@ -71,6 +71,7 @@ def _read_clean_columns(path: Path) -> Optional[tuple]:
     (multi-threaded, no Python object per event), or None when the file is not clean: any short or long row
     (the truncated last line included), a non-integer or missing value, an unknown behaviour type, a corrupt
     `.gz`. The line-by-line reader then handles it and names the file, line and field."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -80,7 +81,7 @@ def _read_clean_columns(path: Path) -> Optional[tuple]:
     if not pc.all(pc.is_in(table["behavior_type"], pa.array(BEHAVIORS))).as_py():
         return None
     items, categories = table["item_id"].cast(pa.string()), table["category_id"].cast(pa.string())
-    pairs = pa.table({"item": items, "category": categories, "row": pa.array(range(len(table)))})
+    pairs = pa.table({"item": items, "category": categories, "row": pa.array(np.arange(len(table)))})
     first = pairs.group_by(["item", "category"]).aggregate([("row", "min")]).sort_by("row_min")
     attributes: Dict[str, List[str]] = {}
     for item, category in zip(first["item"].to_pylist(), first["category"].to_pylist()):
