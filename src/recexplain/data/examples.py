@@ -124,7 +124,8 @@ def build_ctr_examples(
         raise ValueError(f"num_negatives must be >= 1, got {num_negatives}")
     grouped = (split != "train") if grouped is None else grouped
     fm, L = feature_map, feature_map.max_seq_len
-    events, offsets = encode_events(rows, fm)
+    table = rows.with_format("arrow")[:]
+    events, offsets = encode_events(table, fm)
     n = np.diff(offsets)  # [R] events per row
     if split == "train":
         first = np.ones_like(n)
@@ -137,7 +138,6 @@ def build_ctr_examples(
         raise ValueError(f"build_ctr_examples: split {split!r} yields no examples")
     start = np.maximum(0, t - L)
     starts, lengths = offsets[row_of] + start, t - start
-    table = rows.with_format("arrow")[:]
     users = fm.encode_array("user_id", table["user_id"])[row_of]
     target = offsets[row_of] + t  # [T] global event index of each target
     positives = pc.list_flatten(table["item_id"]).take(pa.array(target))
@@ -204,7 +204,8 @@ def build_pretraining_examples(
     if max_windows_per_user < 1:
         raise ValueError(f"max_windows_per_user must be >= 1, got {max_windows_per_user}")
     L = feature_map.max_seq_len
-    events, offsets = encode_events(train, feature_map)
+    table = train.with_format("arrow")[:]
+    events, offsets = encode_events(table, feature_map)
     n = np.diff(offsets)
     if (n == 0).any():
         logger.warning("build_pretraining_examples: %d users with an empty train sequence skipped", int((n == 0).sum()))
@@ -212,5 +213,5 @@ def build_pretraining_examples(
     row_of, w = _positions(np.zeros_like(n), windows)
     end = n[row_of] - w * L
     start = np.maximum(0, end - L)
-    users = feature_map.encode_array("user_id", train.with_format("arrow")[:]["user_id"])[row_of]
+    users = feature_map.encode_array("user_id", table["user_id"])[row_of]
     return WindowedExamples(events, offsets[row_of] + start, end - start, users)

@@ -29,12 +29,12 @@ EVENT_COLUMNS = ("item_id", "item_attr", "behavior", "time_gap")
 CANDIDATE_KEYS = ("candidate_item_ids", "candidate_attr_ids", "labels")
 
 
-def encode_events(sequences: datasets.Dataset, feature_map: FeatureMap) -> Tuple[Dict[str, np.ndarray], np.ndarray]:
-    """Every row's events encoded and concatenated: (`{history key: [E] or [E, A] int32}`, row offsets `[R + 1]`).
+def encode_events(table: pa.Table, feature_map: FeatureMap) -> Tuple[Dict[str, np.ndarray], np.ndarray]:
+    """Every row's events (a sequences table: `dataset.with_format("arrow")[:]`) encoded and concatenated:
+    (`{history key: [E] or [E, A] int32}`, row offsets `[R + 1]`).
 
     Raises `ValueError` naming the user when a row's per-event lists differ in length.
     """
-    table = sequences.with_format("arrow")[:]
     lengths = {k: pc.list_value_length(table[k]).to_numpy(zero_copy_only=False) for k in EVENT_COLUMNS}
     bad = np.flatnonzero(np.any([lengths[k] != lengths["item_id"] for k in EVENT_COLUMNS], axis=0))
     if bad.size:
