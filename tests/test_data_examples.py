@@ -33,7 +33,7 @@ def test_leave_one_out_splits(rated):
     assert splits["train"][0]["item_id"] == ["1", "2", "3", "4"]
     assert splits["validation"][0]["item_id"] == ["1", "2", "3", "4", "5"]
     assert splits["test"][0]["item_id"] == ["1", "2", "3", "4", "5", "6"]
-    assert splits["train"][1]["rating"] == [4.0] and splits["train"][1]["item_attr"] == [["g1"]]
+    assert splits["train"][1]["rating"] == [4.0] and data.attributes_of(splits["train"][1]["item_id"]) == [["g1"]]
 
 
 def test_threshold_examples(rated):

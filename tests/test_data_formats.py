@@ -63,7 +63,7 @@ def test_movielens_csv_quoting_half_stars_and_no_genre(tmp_path):
     assert data.name == "movielens"  # neither the caller nor the folder says which size
     row = data.sequences[0]
     assert row["behavior"] == ["4.5", "3"] and row["rating"] == [4.5, 3.0]
-    assert row["item_attr"] == [["Comedy", "Crime", "decade_1990"], ["decade_2010"]]
+    assert data.attributes_of(row["item_id"]) == [["Comedy", "Crime", "decade_1990"], ["decade_2010"]]
 
 
 def test_movielens_errors_name_file_line_and_field(tmp_path):
@@ -133,7 +133,7 @@ def test_parquet_event_shards_from_a_distributed_engine(tmp_path):
     assert data.name == "clicks"
     u1 = data.sequences[0]
     assert u1["item_id"] == ["11", "10", "12"] and u1["behavior"] == ["buy", "pv", "pv"]
-    assert u1["item_attr"] == [["Drama"], ["Action"], []] and u1["time_gap"] == ["first", "gap2", "gap0"]
+    assert data.attributes_of(u1["item_id"]) == [["Drama"], ["Action"], []] and u1["time_gap"] == ["first", "gap2", "gap0"]
     assert load_parquet_events(tmp_path / "events").name == "events"
     seconds = tmp_path / "seconds"  # Arrow timestamps (as Spark writes them) in their own unit: 7.2 s, not 2 h
     seconds.mkdir()

@@ -51,7 +51,7 @@ def test_movielens_recbole_sorted_with_ties_in_file_order(tmp_path, gz):
     assert u1["item_id"] == ["11", "10", "12"]
     assert u1["behavior"] == ["3", "5", "4"] and u1["rating"] == [3.0, 5.0, 4.0]
     assert u1["time_gap"] == ["first", "gap2", "gap0"]
-    assert u1["item_attr"] == [["Drama"], ["Action", "Comedy", "decade_1990"], ["Sci-Fi", "decade_1970"]]
+    assert data.attributes_of(u1["item_id"]) == [["Drama"], ["Action", "Comedy", "decade_1990"], ["Sci-Fi", "decade_1970"]]
     assert data.statistics()["events"] == 4 and data.statistics()["users"] == 2
 
 
@@ -77,7 +77,7 @@ def test_taobao(tmp_path):
     assert data.name == "taobao" and not data.has_ratings
     u1 = data.sequences[0]
     assert u1["item_id"] == ["101", "100", "102"] and u1["behavior"] == ["buy", "pv", "fav"]
-    assert u1["item_attr"] == [["8"], ["7"], ["8"]]
+    assert data.attributes_of(u1["item_id"]) == [["8"], ["7"], ["8"]]
     assert u1["time_gap"] == ["first", "gap0", "gap0"]
     assert data.statistics()["behaviors"] == {"pv": 1, "buy": 1, "cart": 1, "fav": 1}
 
@@ -106,7 +106,7 @@ def test_s3rec(tmp_path):
     data = load_behavior_dataset("amazon-beauty", tmp_path)
     assert data.name == "amazon-beauty"
     assert data.sequences[0]["item_id"] == ["5", "6", "7"]  # given order = time order
-    assert data.sequences[0]["item_attr"] == [["1", "2"], ["3"], []]
+    assert data.attributes_of(data.sequences[0]["item_id"]) == [["1", "2"], ["3"], []]
     assert set(data.sequences[0]["time_gap"]) == {"none"} and set(data.sequences[0]["behavior"]) == {"interact"}
 
 
@@ -136,6 +136,6 @@ def test_items_without_attributes_are_kept_and_counted(tmp_path, caplog):
     write(tmp_path / "ml-100k.inter", INTER + "2\t99\t4\t200\n")  # item 99 is not in ml-100k.item
     write(tmp_path / "ml-100k.item", ITEM)
     data = load_movielens(tmp_path)
-    assert data.sequences[1]["item_id"] == ["10", "99"] and data.sequences[1]["item_attr"][1] == []
+    assert data.sequences[1]["item_id"] == ["10", "99"] and data.attributes_of(["99"]) == [[]]
     assert "1 of 5 events refer to items without attributes" in caplog.text
     assert "1 items without a numeric release year" in caplog.text

@@ -42,7 +42,7 @@ def test_latent_parts_are_exposed_and_consistent(data):
         assert world.item_key_feature[i] in world.category_features[world.item_category[i]]
     # users really prefer their preferred categories: most events fall in them
     row = data.sequences[0]
-    cats = [a[0] for a in row["item_attr"]]
+    cats = [a[0] for a in data.attributes_of(row["item_id"])]
     preferred = {world.category_names[c] for c in world.user_preferred_categories[0]}
     assert sum(c in preferred for c in cats) / len(cats) > 0.5
 
@@ -51,7 +51,7 @@ def test_behaviour_correlates_with_preference(data):
     world, inside, outside = data.latent, [], []
     for u, row in enumerate(data.sequences):
         preferred = {world.category_names[c] for c in world.user_preferred_categories[u][:1]}
-        for attrs, b in zip(row["item_attr"], row["behavior"]):
+        for attrs, b in zip(data.attributes_of(row["item_id"]), row["behavior"]):
             (inside if attrs[0] in preferred else outside).append(b != "pv")
     assert np.mean(inside) > np.mean(outside) + 0.05
 

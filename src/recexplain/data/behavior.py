@@ -5,21 +5,23 @@ per event (contracts.md, "Behaviour data"):
 
     user_id    str
     item_id    [T] str
-    item_attr  [T, <=max_attrs] str   (the item's attributes at that event)
     behavior   [T] str                (rating "1".."5", pv/cart/fav/buy, "interact")
     time_gap   [T] str                (log2-bucketed gap to the previous event, see `time_gap_token`)
     rating     [T] float              (only for explicit-rating data, e.g. MovieLens)
+
+An event's item attributes are its item's entry of `BehaviorData.item_attributes` (the catalogue), stored once per
+item rather than at every event (on MovieLens they would be 60% of the table's bytes).
 """
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List as TList, Optional, Sequence
 
 import datasets
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from datasets import Features, List, Value
 
 logger = logging.getLogger(__name__)
@@ -77,25 +79,26 @@ class BehaviorData:
     def has_ratings(self) -> bool:
         return "rating" in self.sequences.column_names
 
+    def attributes_of(self, items: Sequence[str]) -> TList[TList[str]]:
+        """The catalogue attributes of each item token (`[]` for an item without an entry), e.g. of a row's events."""
+        return [list(self.item_attributes.get(item, [])) for item in items]
+
     def statistics(self) -> Dict[str, Any]:
-        """Users, items, events, attributes, behaviour counts and sequence lengths."""
-        items, attrs, behaviors, lengths = set(), set(), Counter(), []
-        for row in iter_rows(self.sequences, ["item_id", "item_attr", "behavior"]):
-            items.update(row["item_id"])
-            behaviors.update(row["behavior"])
-            lengths.append(len(row["item_id"]))
-            for a in row["item_attr"]:
-                attrs.update(a)
+        """Users, items, events, attributes (of the items with events), behaviour counts and sequence lengths."""
+        table = self.sequences.with_format("arrow")[:]
+        lengths = pc.list_value_length(table["item_id"]).to_numpy(zero_copy_only=False)
+        items = pc.unique(pc.list_flatten(table["item_id"])).to_pylist()
+        behaviors = {p["values"]: p["counts"] for p in pc.value_counts(pc.list_flatten(table["behavior"])).to_pylist()}
         return {
             "dataset": self.name,
             "users": len(lengths),
             "items": len(items),
-            "events": sum(lengths),
-            "attributes": len(attrs),
+            "events": int(lengths.sum()),
+            "attributes": len({a for item in items for a in self.item_attributes.get(item, [])}),
             "behaviors": dict(sorted(behaviors.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "mean_length": sum(lengths) / max(len(lengths), 1),
-            "min_length": min(lengths, default=0),
-            "max_length": max(lengths, default=0),
+            "mean_length": float(lengths.mean()) if len(lengths) else 0.0,
+            "min_length": int(lengths.min(initial=0)) if len(lengths) else 0,
+            "max_length": int(lengths.max(initial=0)),
         }
 
 
@@ -112,7 +115,6 @@ def sequence_features(with_rating: bool) -> Features:
     spec = {
         "user_id": Value("string"),
         "item_id": List(Value("string")),
-        "item_attr": List(List(Value("string"))),
         "behavior": List(Value("string")),
         "time_gap": List(Value("string")),
     }
@@ -152,7 +154,7 @@ def sequences_from_events(
 
     Users keep their order of first appearance. A `None` timestamp (e.g. a truncated last row)
     sorts after the user's timed events and gets time_gap "none". Events whose item has no entry in
-    `item_attributes` keep an empty attribute list; their number is logged. The inputs may be lists or Arrow
+    `item_attributes` (the item then has no attributes) are counted in the log. The inputs may be lists or Arrow
     arrays; grouping, sorting and the time gaps are Arrow/numpy operations (no Python object per event), and the
     sequences are built as Arrow list arrays from their offsets.
     """
@@ -170,11 +172,7 @@ def sequences_from_events(
     starts = offsets.to_numpy()[:-1]
     take = pa.array(order)
     sorted_items = arrow_array(items, pa.string()).take(take)
-    item_codes = sorted_items.dictionary_encode()
-    catalogue = item_codes.dictionary.to_pylist()
-    missing_attr = int(np.isin(item_codes.indices.to_numpy(zero_copy_only=False),
-                               [k for k, it in enumerate(catalogue) if it not in item_attributes]).sum())
-    attr_table = pa.array([list(item_attributes.get(it, [])) for it in catalogue], pa.list_(pa.string()))
+    missing_attr = n - (pc.sum(pc.is_in(sorted_items, value_set=pa.array(list(item_attributes), pa.string()))).as_py() or 0)
     if timestamps is None:
         gaps = pa.array(np.full(n, NO_TIME, dtype=object), pa.string())
     else:
@@ -182,14 +180,13 @@ def sequences_from_events(
     columns = {
         "user_id": user_codes.dictionary,
         "item_id": pa.ListArray.from_arrays(offsets, sorted_items),
-        "item_attr": pa.ListArray.from_arrays(offsets, attr_table.take(item_codes.indices)),
         "behavior": pa.ListArray.from_arrays(offsets, arrow_array(behaviors, pa.string()).take(take)),
         "time_gap": pa.ListArray.from_arrays(offsets, gaps),
     }
     if ratings is not None:
         columns["rating"] = pa.ListArray.from_arrays(offsets, arrow_array(ratings, pa.float32()).take(take))
     if missing_attr:
-        logger.warning("%s: %d of %d events refer to items without attributes (kept, empty item_attr)", name, missing_attr, n)
+        logger.warning("%s: %d of %d events refer to items without attributes (kept; they have no attributes)", name, missing_attr, n)
     sequences = arrow_dataset(pa.table(columns).cast(sequence_features(ratings is not None).arrow_schema))
     logger.info("%s: %d users, %d events", name, len(sequences), n)
     return BehaviorData(name=name, sequences=sequences, item_attributes=dict(item_attributes), source=dict(source or {}))

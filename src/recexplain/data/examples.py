@@ -38,12 +38,18 @@ SPLITS = ("train", "validation", "test")
 
 
 def encode_sequence(row: dict, feature_map: FeatureMap) -> Dict[str, list]:
-    """One user's events -> the four `history_*` id lists (full length, not yet capped)."""
-    check_same_lengths({k: row[k] for k in ("item_id", "item_attr", "behavior", "time_gap")},
+    """One user's events -> the four `history_*` id lists (full length, not yet capped).
+
+    `row["item_attr"]` (one attribute list per event) is optional: without it each event gets its item's catalogue
+    attributes (`feature_map.item_attributes`), as for the loaders' sequences.
+    """
+    check_same_lengths({k: row[k] for k in ("item_id", "item_attr", "behavior", "time_gap") if k in row},
                        f"user {row.get('user_id', '?')}")
+    attrs = ([feature_map.encode_attrs(a) for a in row["item_attr"]] if "item_attr" in row
+             else [feature_map.item_attr_ids(item) for item in row["item_id"]])
     return {
         "history_item_ids": feature_map.encode("item_id", row["item_id"]),
-        "history_attr_ids": [feature_map.encode_attrs(a) for a in row["item_attr"]],
+        "history_attr_ids": attrs,
         "history_behavior_ids": feature_map.encode("behavior", row["behavior"]),
         "history_time_ids": feature_map.encode("time_gap", row["time_gap"]),
     }
@@ -140,9 +146,8 @@ def build_ctr_examples(
     starts, lengths = offsets[row_of] + start, t - start
     users = fm.encode_array("user_id", table["user_id"])[row_of]
     target = offsets[row_of] + t  # [T] global event index of each target
-    positives = pc.list_flatten(table["item_id"]).take(pa.array(target))
     cand_ids = events["history_item_ids"][target][:, None]  # [T, 1]
-    cand_attrs = fm.item_attr_array(positives)[:, None]  # [T, 1, A] the catalogue attributes, not the event's
+    cand_attrs = events["history_attr_ids"][target][:, None]  # [T, 1, A] the item's catalogue attributes
     if label_mode == "threshold":
         ratings = np.asarray(pc.list_flatten(table["rating"]), dtype=np.float32)
         labels = (ratings[target] >= threshold).astype(np.float32)[:, None]

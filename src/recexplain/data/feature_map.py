@@ -27,16 +27,20 @@ FIELDS = ("item_id", "item_attr", "behavior", "time_gap", "user_id")
 FEATURE_MAP_NAME = "feature_map.json"
 
 
-def _token_counts(sequences: datasets.Dataset) -> Dict[str, Counter]:
-    """`{field: Counter(token -> occurrences)}` over the sequences, counted by Arrow (`value_counts` of the
-    flattened list columns), not per event in Python."""
+def _token_counts(sequences: datasets.Dataset, item_attributes: Dict[str, List[str]]) -> Dict[str, Counter]:
+    """`{field: Counter(token -> occurrences)}` over the sequences' events, counted by Arrow (`value_counts` of the
+    flattened list columns), not per event in Python; an attribute occurs once per event of each item that has it."""
     table = sequences.with_format("arrow")[:]
     counts = {}
     for f in FIELDS:
-        column = table[f]
-        for _ in range({"user_id": 0, "item_attr": 2}.get(f, 1)):
-            column = pc.list_flatten(column)
+        if f == "item_attr":
+            continue
+        column = table[f] if f == "user_id" else pc.list_flatten(table[f])
         counts[f] = Counter({pair["values"]: pair["counts"] for pair in pc.value_counts(column).to_pylist()})
+    counts["item_attr"] = Counter()
+    for item, n in counts["item_id"].items():
+        for attr in item_attributes.get(item, ()):
+            counts["item_attr"][attr] += n
     return counts
 
 
@@ -84,7 +88,7 @@ class FeatureMap:
         `max_attrs=None` uses the largest attribute count of a training item; items with more
         attributes are truncated (count logged). Tokens seen fewer than `min_freq` times map to OOV.
         """
-        counts = _token_counts(train_sequences)
+        counts = _token_counts(train_sequences, item_attributes)
         if not counts["item_id"]:
             raise ValueError("FeatureMap.build: the training sequences contain no events")
         longest = max((len(item_attributes.get(i, [])) for i in counts["item_id"]), default=1)
@@ -122,20 +126,6 @@ class FeatureMap:
             self._vocab_arrays[field] = pa.array(self.vocabs[field], pa.string())
         index = pc.fill_null(pc.index_in(tokens, value_set=self._vocab_arrays[field]), OOV_ID)
         return np.asarray(index, dtype=np.int32)
-
-    def encode_attr_lists(self, attr_lists) -> np.ndarray:
-        """`encode_attrs` of an Arrow array of attribute-token lists `[E]` -> ids `[E, max_attrs]` int32, vectorized."""
-        if isinstance(attr_lists, pa.ChunkedArray):
-            attr_lists = attr_lists.combine_chunks()
-        counts = pc.fill_null(pc.list_value_length(attr_lists), 0).to_numpy(zero_copy_only=False).astype(np.int64)
-        ids = self.encode_array("item_attr", pc.list_flatten(attr_lists))
-        event = np.repeat(np.arange(len(counts)), counts)
-        position = np.arange(len(ids)) - np.repeat(np.cumsum(counts) - counts, counts)
-        keep = position < self.max_attrs
-        out = np.full((len(counts), self.max_attrs), PAD_ID, dtype=np.int32)
-        out[event[keep], position[keep]] = ids[keep]
-        out[counts == 0, 0] = OOV_ID
-        return out
 
     def item_attr_array(self, items) -> np.ndarray:
         """`item_attr_ids` of an Arrow array of item tokens `[M]` -> `[M, max_attrs]` int32, vectorized."""

@@ -13,7 +13,7 @@ from .behavior import arrow_dataset
 logger = logging.getLogger(__name__)
 
 MIN_EVENTS = 3
-SEQUENCE_COLUMNS = ("item_id", "item_attr", "behavior", "time_gap", "rating")
+SEQUENCE_COLUMNS = ("item_id", "behavior", "time_gap", "rating")
 
 
 def split_sequences(sequences: datasets.Dataset, min_events: int = MIN_EVENTS) -> datasets.DatasetDict:

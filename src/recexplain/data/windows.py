@@ -25,7 +25,7 @@ from .collators import check_same_lengths
 from .feature_map import FeatureMap
 
 HISTORY_KEYS = ("history_item_ids", "history_attr_ids", "history_behavior_ids", "history_time_ids")
-EVENT_COLUMNS = ("item_id", "item_attr", "behavior", "time_gap")
+EVENT_COLUMNS = ("item_id", "behavior", "time_gap")
 CANDIDATE_KEYS = ("candidate_item_ids", "candidate_attr_ids", "labels")
 
 
@@ -43,9 +43,10 @@ def encode_events(table: pa.Table, feature_map: FeatureMap) -> Tuple[Dict[str, n
     offsets = np.zeros(len(table) + 1, dtype=np.int64)
     np.cumsum(lengths["item_id"], out=offsets[1:])
     fm = feature_map
+    items = pc.list_flatten(table["item_id"])
     events = {
-        "history_item_ids": fm.encode_array("item_id", pc.list_flatten(table["item_id"])),
-        "history_attr_ids": fm.encode_attr_lists(pc.list_flatten(table["item_attr"])),
+        "history_item_ids": fm.encode_array("item_id", items),
+        "history_attr_ids": fm.item_attr_array(items),  # each event's item's catalogue attributes
         "history_behavior_ids": fm.encode_array("behavior", pc.list_flatten(table["behavior"])),
         "history_time_ids": fm.encode_array("time_gap", pc.list_flatten(table["time_gap"])),
     }
