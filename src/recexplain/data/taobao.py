@@ -80,14 +80,13 @@ def _read_clean_columns(path: Path) -> Optional[tuple]:
         return None
     if not pc.all(pc.is_in(table["behavior_type"], pa.array(BEHAVIORS))).as_py():
         return None
-    items, categories = table["item_id"].cast(pa.string()), table["category_id"].cast(pa.string())
-    pairs = pa.table({"item": items, "category": categories, "row": pa.array(np.arange(len(table)))})
-    first = pairs.group_by(["item", "category"]).aggregate([("row", "min")]).sort_by("row_min")
+    pairs = pa.table({"item": table["item_id"], "category": table["category_id"], "row": pa.array(np.arange(len(table)))})
+    first = pairs.group_by(["item", "category"]).aggregate([("row", "min")]).sort_by("row_min")  # on the integers
     attributes: Dict[str, List[str]] = {}
-    for item, category in zip(first["item"].to_pylist(), first["category"].to_pylist()):
+    for item, category in zip(first["item"].cast(pa.string()).to_pylist(), first["category"].cast(pa.string()).to_pylist()):
         attributes.setdefault(item, []).append(category)
     _warn_multi_category(path, attributes)
-    return table["user_id"].cast(pa.string()), items, table["behavior_type"], attributes, table["timestamp"]
+    return table["user_id"], table["item_id"], table["behavior_type"], attributes, table["timestamp"]
 
 
 def _warn_multi_category(path: Path, categories: Dict[str, List[str]]) -> None:
