@@ -5,8 +5,9 @@
 
 Each (format, size) runs in a fresh process, so `peak_rss_bytes` (resource's ru_maxrss) is that run's own; rows
 give `load_seconds` (file -> per-user sequences), `split_seconds` (leave-one-out splits), `feature_map_seconds`,
-`peak_rss_bytes` and `bytes_per_event` (peak RSS / events, up to the feature map), the time per event relative to
-the smallest size, `peak_rss_with_pretraining_bytes` (the peak after the pre-training steps below) and
+`peak_rss_bytes` and `bytes_per_event` (peak RSS / events, up to the feature map; of the first load), the time
+per event relative to the smallest size (each step's time is the best of `--repeats` loads in that process; the
+share of CPU time the hypervisor took during the run is reported as `cpu_steal_share`), `peak_rss_with_pretraining_bytes` (the peak after the pre-training steps below) and
 `pretrain_sequences_per_second`: SRP4CTR pre-training steps (hidden 64, batch 128, sequence
 length 50, sampled softmax over the catalogue) fed from the windowed examples (`WindowedExamples`) through a
 DataLoader, timed end to end. `pretrain_flops_ratio` (on the first format's smallest size, in one process) relates
@@ -57,6 +58,16 @@ def write_files(fmt: str, events: int, folder: Path, seed: int = 0) -> None:
 
 SEQUENCE_LENGTH, BATCH_SIZE, TIMED_STEPS = 50, 128, 8
 FLOPS_SETTINGS = [(hidden, threads) for hidden in (64, 256) for threads in (1, 2)]
+
+
+def cpu_steal():
+    """(steal, total) jiffies of all CPUs from /proc/stat (Linux), or None: how much of the machine a noisy
+    neighbour took while the benchmark ran."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return None
+    return (fields[7], sum(fields)) if len(fields) > 7 else None
 
 
 def gemm_peak_flops(n: int = 2048, repeats: int = 10) -> float:
@@ -110,11 +121,8 @@ def pretrain_throughput(train, feature_map, hidden: int, steps: int = TIMED_STEP
     return {"sequences_per_second": steps * BATCH_SIZE / seconds, "flops_per_second": counter.get_total_flops() / seconds}
 
 
-def measure(fmt: str, folder: Path, flops: bool = False) -> dict:
-    """Load, split, map and pre-train on the files in `folder` (in this process)."""
-    import pyarrow.compute as pc
-    import torch
-
+def load_split_map(fmt: str, folder: Path):
+    """(data, splits, feature map, `{load,split,feature_map}_seconds`) of the files in `folder`."""
     from recexplain.data import FeatureMap, load_movielens, load_taobao, split_sequences
 
     started = time.perf_counter()
@@ -124,10 +132,24 @@ def measure(fmt: str, folder: Path, flops: bool = False) -> dict:
     split = time.perf_counter()
     fm = FeatureMap.build(splits["train"], data.item_attributes, max_seq_len=SEQUENCE_LENGTH, dataset_name=data.name)
     mapped = time.perf_counter()
-    events = pc.sum(pc.list_value_length(data.sequences.with_format("arrow")[:]["item_id"])).as_py()
-    row = {"format": fmt, "events": events, "load_seconds": loaded - started, "split_seconds": split - loaded,
-           "feature_map_seconds": mapped - split}
+    seconds = {"load_seconds": loaded - started, "split_seconds": split - loaded, "feature_map_seconds": mapped - split}
+    return data, splits, fm, seconds
+
+
+def measure(fmt: str, folder: Path, flops: bool = False, repeats: int = 1) -> dict:
+    """Load, split, map and pre-train on the files in `folder` (in this process). Peak RSS is that of the first
+    load; each step's time is the best of `repeats` loads (the shared machine's noise only ever adds time)."""
+    import pyarrow.compute as pc
+    import torch
+
+    data, splits, fm, seconds = load_split_map(fmt, folder)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    events = pc.sum(pc.list_value_length(data.sequences.with_format("arrow")[:]["item_id"])).as_py()
+    for _ in range(repeats - 1):
+        del data, splits, fm
+        data, splits, fm, again = load_split_map(fmt, folder)
+        seconds = {k: min(v, again[k]) for k, v in seconds.items()}
+    row = {"format": fmt, "events": events, **seconds, "repeats": repeats}
     row.update(peak_rss_bytes=rss, bytes_per_event=rss / events)
     row["pretrain_sequences_per_second"] = pretrain_throughput(splits["train"], fm, 64)["sequences_per_second"]
     row["peak_rss_with_pretraining_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -148,17 +170,18 @@ def main(argv=None):
     parser.add_argument("--output", default="results/data_scale.json")
     parser.add_argument("--sizes", default="1000000,5000000,20000000")
     parser.add_argument("--formats", default=",".join(FORMATS))
+    parser.add_argument("--repeats", type=int, default=3, help="loads per size; each step's time is the best")
     parser.add_argument("--measure", nargs=3, metavar=("FORMAT", "FOLDER", "FLOPS"), help=argparse.SUPPRESS)  # child
     args = parser.parse_args(argv)
     if args.measure:
-        print(json.dumps(measure(args.measure[0], Path(args.measure[1]), args.measure[2] == "flops")))
+        print(json.dumps(measure(args.measure[0], Path(args.measure[1]), args.measure[2] == "flops", args.repeats)))
         return None
-    rows, flops = [], None
+    rows, flops, steal_before = [], None, cpu_steal()
     for fmt in args.formats.split(","):
         for events in [int(s) for s in args.sizes.split(",")]:
             with tempfile.TemporaryDirectory() as tmp:
                 write_files(fmt, events, Path(tmp))
-                out = subprocess.run([sys.executable, __file__, "--measure", fmt, tmp,
+                out = subprocess.run([sys.executable, __file__, "--repeats", str(args.repeats), "--measure", fmt, tmp,
                                       "no" if flops is not None else "flops"], check=True,
                                      capture_output=True, text=True).stdout
             row = json.loads(out.strip().splitlines()[-1])
@@ -177,7 +200,11 @@ def main(argv=None):
                   f"{row['peak_rss_bytes'] / 2**30:5.2f} GiB ({row['bytes_per_event']:.0f} B/event), time per event "
                   f"x{row['seconds_per_event_vs_smallest']:.2f} of the smallest, pre-training "
                   f"{row['pretrain_sequences_per_second']:.0f} sequences/s", flush=True)
-    report = {"command": " ".join(["python", *sys.argv]), "rows": rows, "flops_measured_on": rows[0]["format"],
+    steal = cpu_steal()
+    steal_share = (steal[0] - steal_before[0]) / max(steal[1] - steal_before[1], 1) if steal and steal_before else None
+    if steal_share is not None:
+        print(f"CPU time stolen by the hypervisor during the run: {steal_share:.0%}")
+    report = {"command": " ".join(["python", *sys.argv]), "cpu_steal_share": steal_share, "rows": rows, "flops_measured_on": rows[0]["format"],
               "flops": flops,
               "gemm_peak_flops": {f"hidden{f['hidden_size']}_threads{f['threads']}": f["gemm_peak_flops"] for f in flops},
               "pretrain_flops_ratio": {f"hidden{f['hidden_size']}_threads{f['threads']}": f["pretrain_flops_ratio"]
