@@ -7,7 +7,9 @@ Each (format, size) runs in a fresh process, so `peak_rss_bytes` (resource's ru_
 give `load_seconds` (file -> per-user sequences), `split_seconds` (leave-one-out splits), `feature_map_seconds`,
 `peak_rss_bytes` and `bytes_per_event` (peak RSS / events, up to the feature map; of the first load), the time
 per event relative to the smallest size (each step's time is the best of `--repeats` loads in that process; the
-share of CPU time the hypervisor took during the run is reported as `cpu_steal_share`), `peak_rss_with_pretraining_bytes` (the peak after the pre-training steps below) and
+share of CPU time the hypervisor took during the run is reported as `cpu_steal_share`, and the first load's kernel
+and user CPU seconds as `first_load_system_seconds` / `first_load_user_seconds`: on a VM, first-touching fresh
+memory can cost more than the work), `peak_rss_with_pretraining_bytes` (the peak after the pre-training steps below) and
 `pretrain_sequences_per_second`: SRP4CTR pre-training steps (hidden 64, batch 128, sequence
 length 50, sampled softmax over the catalogue) fed from the windowed examples (`WindowedExamples`) through a
 DataLoader, timed end to end. `pretrain_flops_ratio` (on the first format's smallest size, in one process) relates
@@ -142,14 +144,18 @@ def measure(fmt: str, folder: Path, flops: bool = False, repeats: int = 1) -> di
     import pyarrow.compute as pc
     import torch
 
+    before = resource.getrusage(resource.RUSAGE_SELF)
     data, splits, fm, seconds = load_split_map(fmt, folder)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    rss = after.ru_maxrss * 1024
+    kernel = {"first_load_system_seconds": after.ru_stime - before.ru_stime,  # page faults of fresh memory, mostly
+              "first_load_user_seconds": after.ru_utime - before.ru_utime}
     events = pc.sum(pc.list_value_length(data.sequences.with_format("arrow")[:]["item_id"])).as_py()
     for _ in range(repeats - 1):
         del data, splits, fm
         data, splits, fm, again = load_split_map(fmt, folder)
         seconds = {k: min(v, again[k]) for k, v in seconds.items()}
-    row = {"format": fmt, "events": events, **seconds, "repeats": repeats}
+    row = {"format": fmt, "events": events, **seconds, "repeats": repeats, **kernel}
     row.update(peak_rss_bytes=rss, bytes_per_event=rss / events)
     row["pretrain_sequences_per_second"] = pretrain_throughput(splits["train"], fm, 64)["sequences_per_second"]
     row["peak_rss_with_pretraining_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -197,7 +203,8 @@ def main(argv=None):
             rows.append(row)
             print(f"{fmt:18s} {row['events']:>10,d} events: load {row['load_seconds']:6.1f} s, split "
                   f"{row['split_seconds']:6.1f} s, feature map {row['feature_map_seconds']:6.1f} s, peak RSS "
-                  f"{row['peak_rss_bytes'] / 2**30:5.2f} GiB ({row['bytes_per_event']:.0f} B/event), time per event "
+                  f"{row['peak_rss_bytes'] / 2**30:5.2f} GiB ({row['bytes_per_event']:.0f} B/event; first load's kernel "
+                  f"time {row['first_load_system_seconds']:.1f} s), time per event "
                   f"x{row['seconds_per_event_vs_smallest']:.2f} of the smallest, pre-training "
                   f"{row['pretrain_sequences_per_second']:.0f} sequences/s", flush=True)
     steal = cpu_steal()
