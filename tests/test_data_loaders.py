@@ -52,7 +52,9 @@ def test_movielens_recbole_sorted_with_ties_in_file_order(tmp_path, gz):
     assert u1["behavior"] == ["3", "5", "4"] and u1["rating"] == [3.0, 5.0, 4.0]
     assert u1["time_gap"] == ["first", "gap2", "gap0"]
     assert data.attributes_of(u1["item_id"]) == [["Drama"], ["Action", "Comedy", "decade_1990"], ["Sci-Fi", "decade_1970"]]
-    assert data.statistics()["events"] == 4 and data.statistics()["users"] == 2
+    stats = data.statistics()
+    assert stats["events"] == 4 and stats["users"] == 2 and (stats["min_length"], stats["max_length"]) == (1, 3)
+    assert stats["attributes"] == 6 and stats["items"] == 3  # Drama, Action, Comedy, Sci-Fi and two decades
 
 
 def test_movielens_original_layout(tmp_path):

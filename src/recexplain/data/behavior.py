@@ -103,8 +103,8 @@ class BehaviorData:
             "attributes": len({a for item in items for a in self.item_attributes.get(item, [])}),
             "behaviors": dict(sorted(behaviors.items(), key=lambda kv: (-kv[1], kv[0]))),
             "mean_length": float(lengths.mean()) if len(lengths) else 0.0,
-            "min_length": int(lengths.min(initial=0)) if len(lengths) else 0,
-            "max_length": int(lengths.max(initial=0)),
+            "min_length": int(lengths.min()) if len(lengths) else 0,
+            "max_length": int(lengths.max()) if len(lengths) else 0,
         }
 
 
