@@ -50,7 +50,8 @@ class ScriptArguments:
     resume: bool = field(default=True, metadata={"help": "resume from the last checkpoint in --output_dir if any"})
     num_samples: int = field(default=10, metadata={"help": "validation explanations printed next to the real ones"})
     choose_decoding: bool = field(
-        default=True, metadata={"help": "save the greedy decoding (no_repeat_ngram_size / repetition_penalty) with "
+        default=True, metadata={"help": "save the greedy decoding (no_repeat_ngram_size / repetition_penalty / "
+                                        "min_new_tokens) with "
                                         "the best validation text score and under 5 percent looping explanations as the "
                                         "generation config's defaults (table: final/decoding_choice.json)"}
     )

@@ -13,7 +13,7 @@ from recexplain.models.explainer import (
     RecExplainerForValueModeling,
     RecExplainerModel,
 )
-from recexplain.models.explainer.modeling_explainer import MASKED_LOGIT
+from recexplain.models.explainer.modeling_explainer import MASKED_LOGIT, token_unlikelihood_loss
 
 
 PAD, BOS, EOS = 0, 1, 2
@@ -81,7 +81,9 @@ def labels_for(ids, mask):
 def test_config_round_trip_and_presets(tmp_path):
     config = tiny_config(visible_prefix_slots="peter_plus", loss_weights={"rating": 0.5})
     assert config.visible_prefix_slots == ["user", "item", "feature"]
-    assert config.loss_weights == {"text": 1.0, "rating": 0.5, "context": 1.0}
+    assert config.loss_weights == {"text": 1.0, "rating": 0.5, "context": 1.0, "unlikelihood": 0.0}
+    saved_before_unlikelihood = {**config.to_dict(), "loss_weights": {"text": 1.0, "rating": 0.5, "context": 1.0}}
+    assert RecExplainerConfig.from_dict(saved_before_unlikelihood).loss_weights == config.loss_weights
     assert config.prefix_length == 4 and config.prefix_slots == ("user", "item", "rating", "feature")
     assert RecExplainerConfig.from_dict(config.to_dict()).to_dict() == config.to_dict()
     config.save_pretrained(tmp_path)
@@ -152,6 +154,34 @@ def test_forward_shapes_losses_and_backward():
     only_rating = model(ids, attention_mask=mask, rating_labels=ratings)
     torch.testing.assert_close(only_rating.loss, weights["rating"] * only_rating.rating_loss)
 
+
+
+def test_token_unlikelihood_loss_penalises_earlier_distinct_words_only():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 6, 9)
+    targets = torch.tensor([[4, 5, 4, 6, 2, -100], [7, 7, 3, 1, 3, 2]])  # 2 = <eos>, 1 = <bos>: ignored
+    expected, steps = 0.0, 0
+    for row in range(2):
+        for t in range(6):
+            if targets[row, t] == -100:
+                continue
+            steps += 1
+            earlier = {int(w) for w in targets[row, :t] if w not in (-100, 1, 2)} - {int(targets[row, t])}
+            probs = logits[row, t].softmax(-1)
+            expected += sum(-torch.log(1 - probs[w]) for w in earlier)
+    torch.testing.assert_close(token_unlikelihood_loss(logits, targets, ignore_ids=(1, 2)), expected / steps)
+    no_repeats_possible = torch.tensor([[4, -100, -100, -100, -100, -100]] * 2)
+    assert token_unlikelihood_loss(logits, no_repeats_possible) == 0
+
+
+def test_unlikelihood_term_joins_the_loss_only_when_weighted():
+    ids, mask = left_pad([SEQ_A, PROMPT_B + [6, 7, 6, 7, EOS]])
+    labels = labels_for(ids, mask)
+    assert make_model()(ids, attention_mask=mask, labels=labels).unlikelihood_loss is None
+    model = make_model(tiny_config(loss_weights={"unlikelihood": 0.5}))
+    out = model(ids, attention_mask=mask, labels=labels)
+    assert out.unlikelihood_loss > 0
+    torch.testing.assert_close(out.loss, out.text_loss + out.context_loss + 0.5 * out.unlikelihood_loss)
 
 def test_text_loss_is_shifted_cross_entropy():
     model = make_model()

@@ -11,6 +11,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from recexplain.training.explainer import ExplainerModelArguments
 from recexplain.training.explainer_baselines import bias_rating, item_retrieval, mean_rating
+from recexplain.training.explainer_evaluation import DECODING_CANDIDATES, PLAIN_GREEDY, saved_decoding
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 METRICS = ("rmse", "mae", "bleu1", "bleu4", "rouge1", "rouge2", "rougeL", "usr", "div", "fcr", "fmr", "distinct1",
@@ -83,11 +84,12 @@ def test_train_script_saves_and_resumes(tmp_path, monkeypatch, caplog):
     assert model.config.visible_prefix_slots == ["user", "item", "feature"] and tokenizer.padding_side == "left"
     assert model.generation_config.max_new_tokens == 9
     choices = json.loads((final / "decoding_choice.json").read_text())
-    assert len(choices) == 5 and choices[0]["generation_kwargs"] == {"no_repeat_ngram_size": 0, "repetition_penalty": 1.0}
+    tried = [c for c in DECODING_CANDIDATES if c["min_new_tokens"] < 9]  # room for <eos> in 9 new tokens
+    assert [c["generation_kwargs"] for c in choices] == tried and tried[0] == PLAIN_GREEDY
     clean = [c for c in choices if c["repeat_rate"] < 0.05]
     if clean:  # the saved default is the best non-looping decoding on validation
         best = max(clean, key=lambda c: c["text_score"])
-        assert model.generation_config.no_repeat_ngram_size == best["generation_kwargs"]["no_repeat_ngram_size"]
+        assert saved_decoding(model.generation_config) == best["generation_kwargs"]
     card = ModelCard.load(final / "README.md")
     assert {r.metric_type: r.metric_value for r in card.data.eval_results}["bleu1"] == results["eval_bleu1"]
     logging.getLogger("train_explainer").disabled = False  # another library's dictConfig may have disabled it

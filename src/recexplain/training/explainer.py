@@ -47,6 +47,9 @@ class ExplainerModelArguments:
     text_loss_weight: float = field(default=1.0, metadata={"help": "weight of the next-word loss"})
     rating_loss_weight: float = field(default=0.1, metadata={"help": "weight of the rating MSE (PETER: 0.1)"})
     context_loss_weight: float = field(default=1.0, metadata={"help": "weight of the bag-of-words context loss"})
+    unlikelihood_loss_weight: float = field(
+        default=0.0, metadata={"help": "weight of the token-level unlikelihood loss against repeated words"}
+    )
     max_explanation_length: int = field(default=15, metadata={"help": "explanation words kept (PETER: 15)"})
     layer_norm_position: str = field(
         default=RecExplainerConfig.layer_norm_position, metadata={"help": "peter: 'pre' or 'post' (PETER) layer norm"}
@@ -110,7 +113,10 @@ def build_explainer(args: ExplainerModelArguments, tokenizer):
         vocab_size=len(tokenizer), entity_token_start=start, num_entity_tokens=count,
         max_position_embeddings=PROMPT_LENGTH + args.max_explanation_length + 8,
         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        loss_weights={"text": args.text_loss_weight, "rating": args.rating_loss_weight, "context": args.context_loss_weight},
+        loss_weights={
+            "text": args.text_loss_weight, "rating": args.rating_loss_weight, "context": args.context_loss_weight,
+            "unlikelihood": args.unlikelihood_loss_weight,
+        },
         min_rating=float(RATINGS[0]), max_rating=float(RATINGS[-1]),
     )
     if args.model_type != "causal_lm":

@@ -66,7 +66,8 @@ class RecExplainerOutput(ModelOutput):
             the user slot; present when the input holds the prefix (not in cached decoding steps).
         context_logits (`torch.FloatTensor` of shape `(batch_size, vocab_size)`, *optional*): bag-of-words scores
             of the explanation predicted from the item slot; present when the input holds the prefix.
-        text_loss, rating_loss, context_loss (`torch.FloatTensor` of shape `()`, *optional*): the loss terms.
+        text_loss, rating_loss, context_loss, unlikelihood_loss (`torch.FloatTensor` of shape `()`, *optional*):
+            the loss terms (the unlikelihood term only when its weight is positive).
         cache (`Cache`, *optional*): the KV cache, returned when `use_cache=True`.
         hidden_states (`tuple(torch.FloatTensor)`, *optional*): see [`RecExplainerModelOutput`].
     """
@@ -78,6 +79,7 @@ class RecExplainerOutput(ModelOutput):
     text_loss: torch.FloatTensor | None = None
     rating_loss: torch.FloatTensor | None = None
     context_loss: torch.FloatTensor | None = None
+    unlikelihood_loss: torch.FloatTensor | None = None
     cache: Cache | None = None
     hidden_states: tuple[torch.FloatTensor, ...] | None = None
 
@@ -371,6 +373,28 @@ def gather_slot(
     return hidden_states[torch.arange(hidden_states.shape[0], device=hidden_states.device), index]
 
 
+def token_unlikelihood_loss(
+    logits: torch.FloatTensor, targets: torch.LongTensor, ignore_ids: tuple[int, ...] = ()
+) -> torch.FloatTensor:
+    """Token-level unlikelihood loss (Welleck et al., 2019): `-log(1 - p(c))` summed over the negative candidates
+    c of each target step (the distinct words of the earlier targets of the same row, other than the step's own
+    target and `ignore_ids`), averaged over the target steps.
+
+    `logits` `[B, T, V]` are the scores of step t's word, `targets` `[B, T]` its word (-100 where there is none).
+    """
+    valid = targets != -100  # [B, T]
+    usable = valid.clone()
+    for token in ignore_ids:
+        usable &= targets != token
+    steps = targets.shape[1]
+    earlier = torch.ones(steps, steps, dtype=torch.bool, device=targets.device).tril(-1)  # [t, j]: j < t
+    same = targets[:, :, None] == targets[:, None, :]  # [B, T, T]
+    first = ~(same & earlier).any(-1)  # [B, T]: no earlier occurrence of the same word
+    candidate = earlier & (usable & first)[:, None, :] & ~same & valid[:, :, None]  # [B, t, j]
+    probs = logits.float().softmax(-1).gather(2, targets.clamp(min=0)[:, None, :].expand(-1, steps, -1))  # [B, t, j]
+    penalty = -torch.log1p(-probs.clamp(max=1 - 1e-6)) * candidate
+    return penalty.sum() / valid.sum().clamp(min=1)
+
 class RecExplainerForConditionalGeneration(RecExplainerPreTrainedModel, GenerationMixin):
     """
     The explanation generator: backbone + next-word head + rating head (MLP on the user slot, PETER's position 0) +
@@ -467,6 +491,11 @@ class RecExplainerForConditionalGeneration(RecExplainerPreTrainedModel, Generati
         return logits.index_fill_(-1, never, MASKED_LOGIT) if len(never) else logits
 
     @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
+    def _special_token_ids(self) -> tuple[int, ...]:
+        """The end, start and padding token ids that are set: never a word of the explanation."""
+        ids = (self.config.eos_token_id, self.config.bos_token_id, self.config.pad_token_id)
+        return tuple(token for token in ids if token is not None)
+
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -517,23 +546,26 @@ class RecExplainerForConditionalGeneration(RecExplainerPreTrainedModel, Generati
             rating_prediction = self.rating_head(user_hidden).squeeze(-1)  # [B]
             context_logits = self._vocab_logits(item_hidden)  # [B, V]
 
-        text_loss = rating_loss = context_loss = None
+        text_loss = rating_loss = context_loss = unlikelihood_loss = None
         if labels is not None:
             labels = labels.to(logits.device)
             text_loss = F.cross_entropy(
                 logits[:, :-1].reshape(-1, logits.shape[-1]).float(), labels[:, 1:].reshape(-1), ignore_index=-100
             )
+            if self.config.loss_weights["unlikelihood"] > 0:
+                unlikelihood_loss = token_unlikelihood_loss(
+                    logits[:, :-1], labels[:, 1:], self._special_token_ids()
+                )
             if context_logits is not None:
                 words = labels != -100  # [B, S]
-                for special in (self.config.eos_token_id, self.config.bos_token_id, self.config.pad_token_id):
-                    if special is not None:
-                        words &= labels != special
+                for special in self._special_token_ids():
+                    words &= labels != special
                 log_probs = context_logits.float().log_softmax(-1)  # [B, V]
                 word_log_probs = log_probs.gather(1, labels.clamp(min=0))  # [B, S]
                 context_loss = -(word_log_probs * words).sum() / words.sum().clamp(min=1)
         if rating_labels is not None and rating_prediction is not None:
             rating_loss = F.mse_loss(rating_prediction.float(), rating_labels.to(rating_prediction.device).float())
-        terms = {"text": text_loss, "rating": rating_loss, "context": context_loss}
+        terms = {"text": text_loss, "rating": rating_loss, "context": context_loss, "unlikelihood": unlikelihood_loss}
         available = [self.config.loss_weights[name] * value for name, value in terms.items() if value is not None]
         loss = torch.stack(available).sum() if available else None
 
@@ -545,6 +577,7 @@ class RecExplainerForConditionalGeneration(RecExplainerPreTrainedModel, Generati
             text_loss=text_loss,
             rating_loss=rating_loss,
             context_loss=context_loss,
+            unlikelihood_loss=unlikelihood_loss,
             cache=outputs.cache,
             hidden_states=outputs.hidden_states,
         )
