@@ -81,7 +81,7 @@ def labels_for(ids, mask):
 def test_config_round_trip_and_presets(tmp_path):
     config = tiny_config(visible_prefix_slots="peter_plus", loss_weights={"rating": 0.5})
     assert config.visible_prefix_slots == ["user", "item", "feature"]
-    assert config.loss_weights == {"text": 1.0, "rating": 0.5, "context": 1.0, "unlikelihood": 0.0}
+    assert config.loss_weights == {"text": 1.0, "rating": 0.5, "context": 1.0, "unlikelihood": 3.0}
     saved_before_unlikelihood = {**config.to_dict(), "loss_weights": {"text": 1.0, "rating": 0.5, "context": 1.0}}
     assert RecExplainerConfig.from_dict(saved_before_unlikelihood).loss_weights == config.loss_weights
     assert config.prefix_length == 4 and config.prefix_slots == ("user", "item", "rating", "feature")
@@ -142,7 +142,8 @@ def test_forward_shapes_losses_and_backward():
     assert len(out.hidden_states) == model.config.num_hidden_layers + 1
     assert out.hidden_states[-1].shape == (batch, length, 32)
     weights = model.config.loss_weights
-    terms = {"text": out.text_loss, "rating": out.rating_loss, "context": out.context_loss}
+    terms = {"text": out.text_loss, "rating": out.rating_loss, "context": out.context_loss,
+             "unlikelihood": out.unlikelihood_loss}
     expected = sum(weights[name] * value for name, value in terms.items())
     torch.testing.assert_close(out.loss, expected)
     out.loss.backward()
@@ -177,7 +178,8 @@ def test_token_unlikelihood_loss_penalises_earlier_distinct_words_only():
 def test_unlikelihood_term_joins_the_loss_only_when_weighted():
     ids, mask = left_pad([SEQ_A, PROMPT_B + [6, 7, 6, 7, EOS]])
     labels = labels_for(ids, mask)
-    assert make_model()(ids, attention_mask=mask, labels=labels).unlikelihood_loss is None
+    without = make_model(tiny_config(loss_weights={"unlikelihood": 0.0}))
+    assert without(ids, attention_mask=mask, labels=labels).unlikelihood_loss is None
     model = make_model(tiny_config(loss_weights={"unlikelihood": 0.5}))
     out = model(ids, attention_mask=mask, labels=labels)
     assert out.unlikelihood_loss > 0

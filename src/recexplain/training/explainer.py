@@ -16,7 +16,7 @@ from ..data.explanation_collator import ExplanationCollator, tokenize_explanatio
 from ..data.explanation_tokenizer import PROMPT_LENGTH, RATINGS, SPECIAL_TOKENS, build_explanation_tokenizer
 from ..data.explanation_extraction import split_sentences
 from ..data.reviews import load_explanation_records, split_explanation_records, training_reviews
-from ..models.explainer.configuration_explainer import RecExplainerConfig
+from ..models.explainer.configuration_explainer import DEFAULT_LOSS_WEIGHTS, RecExplainerConfig
 from .checkpoints import atomic_output_dir
 from .explainer_evaluation import (
     SELECTION_DECODING,
@@ -44,11 +44,16 @@ class ExplainerModelArguments:
     num_attention_heads: int = field(default=2, metadata={"help": "attention heads"})
     intermediate_size: int = field(default=2048, metadata={"help": "feed-forward width"})
     dropout: float = field(default=0.2, metadata={"help": "dropout"})
-    text_loss_weight: float = field(default=1.0, metadata={"help": "weight of the next-word loss"})
-    rating_loss_weight: float = field(default=0.1, metadata={"help": "weight of the rating MSE (PETER: 0.1)"})
-    context_loss_weight: float = field(default=1.0, metadata={"help": "weight of the bag-of-words context loss"})
+    text_loss_weight: float = field(default=DEFAULT_LOSS_WEIGHTS["text"], metadata={"help": "weight of the next-word loss"})
+    rating_loss_weight: float = field(
+        default=DEFAULT_LOSS_WEIGHTS["rating"], metadata={"help": "weight of the rating MSE (PETER: 0.1)"}
+    )
+    context_loss_weight: float = field(
+        default=DEFAULT_LOSS_WEIGHTS["context"], metadata={"help": "weight of the bag-of-words context loss"}
+    )
     unlikelihood_loss_weight: float = field(
-        default=0.0, metadata={"help": "weight of the token-level unlikelihood loss against repeated words"}
+        default=DEFAULT_LOSS_WEIGHTS["unlikelihood"],
+        metadata={"help": "weight of the token-level unlikelihood loss against repeated words (PETER: none)"},
     )
     max_explanation_length: int = field(default=15, metadata={"help": "explanation words kept (PETER: 15)"})
     layer_norm_position: str = field(

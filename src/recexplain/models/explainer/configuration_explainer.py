@@ -18,6 +18,9 @@ BACKBONES = ("peter", "causal_lm")
 LAYER_NORM_POSITIONS = ("pre", "post")
 POSITION_EMBEDDING_TYPES = ("learned", "sinusoidal")
 LOSS_NAMES = ("text", "rating", "context", "unlikelihood")
+# PETER's weights for its three losses; the unlikelihood weight was chosen on the validation split
+# (docs/explainer_data.md, ablation): it cut plain greedy loops from 28% to 7% at PETER's size.
+DEFAULT_LOSS_WEIGHTS = {"text": 1.0, "rating": 0.1, "context": 1.0, "unlikelihood": 3.0}
 
 
 class RecExplainerConfig(PreTrainedConfig):
@@ -55,9 +58,9 @@ class RecExplainerConfig(PreTrainedConfig):
         rating_head_hidden_size (`int`, *optional*): hidden width of the rating MLP (defaults to `hidden_size`).
         min_rating (`float`), max_rating (`float`): the rating range; `predict_rating` clips to it.
         loss_weights (`dict[str, float]`): weights of the `"text"`, `"rating"`, `"context"` and
-            `"unlikelihood"` losses (PETER: 1.0, 0.1, 1.0 and no unlikelihood term). The unlikelihood term is
-            token-level unlikelihood training (Welleck et al., 2019): each step's probability of the words
-            already in the explanation is pushed down, against greedy loops.
+            `"unlikelihood"` losses (`DEFAULT_LOSS_WEIGHTS`: PETER's 1.0, 0.1, 1.0, and 3.0; PETER has no
+            unlikelihood term). The unlikelihood term is token-level unlikelihood training (Welleck et al., 2019):
+            each step's probability of the words already in the explanation is pushed down, against greedy loops.
         tie_word_embeddings (`bool`, *optional*): tie the next-word head to the word embeddings. Defaults to `False`
             for `"peter"` and to `lm_config.tie_word_embeddings` for `"causal_lm"`.
         backbone (`str`): `"peter"` (the Transformer of this file) or `"causal_lm"` (any transformers causal LM given
@@ -116,7 +119,7 @@ class RecExplainerConfig(PreTrainedConfig):
         if self.visible_prefix_slots is None:
             self.visible_prefix_slots = list(VISIBLE_SLOT_PRESETS["peter"])
         self.visible_prefix_slots = list(self.visible_prefix_slots)
-        self.loss_weights = {"text": 1.0, "rating": 0.1, "context": 1.0, "unlikelihood": 0.0, **(self.loss_weights or {})}
+        self.loss_weights = {**DEFAULT_LOSS_WEIGHTS, **(self.loss_weights or {})}
         if self.backbone == "causal_lm" and self.lm_config is None:
             self.lm_config = {}  # the sub-config spec then builds its default (gpt2) configuration
         super().__post_init__(**kwargs)
