@@ -156,7 +156,6 @@ def test_forward_shapes_losses_and_backward():
     torch.testing.assert_close(only_rating.loss, weights["rating"] * only_rating.rating_loss)
 
 
-
 def test_token_unlikelihood_loss_penalises_earlier_distinct_words_only():
     torch.manual_seed(0)
     logits = torch.randn(2, 6, 9)
@@ -184,6 +183,20 @@ def test_unlikelihood_term_joins_the_loss_only_when_weighted():
     out = model(ids, attention_mask=mask, labels=labels)
     assert out.unlikelihood_loss > 0
     torch.testing.assert_close(out.loss, out.text_loss + out.context_loss + 0.5 * out.unlikelihood_loss)
+
+
+def test_past_key_values_is_the_deprecated_name_of_cache():
+    model = make_model()
+    ids, mask = left_pad([SEQ_A])
+
+    def prefix_cache():
+        return model(ids[:, :-1], attention_mask=mask[:, :-1], use_cache=True).cache
+
+    step = dict(attention_mask=mask, use_cache=True)
+    new = model(ids[:, -1:], cache=prefix_cache(), **step)
+    old = model(ids[:, -1:], past_key_values=prefix_cache(), **step)
+    torch.testing.assert_close(new.logits[:, -1], model(ids, attention_mask=mask).logits[:, -1])  # cache used
+    torch.testing.assert_close(old.logits, new.logits)
 
 def test_text_loss_is_shifted_cross_entropy():
     model = make_model()

@@ -44,7 +44,9 @@ class ExplainerModelArguments:
     num_attention_heads: int = field(default=2, metadata={"help": "attention heads"})
     intermediate_size: int = field(default=2048, metadata={"help": "feed-forward width"})
     dropout: float = field(default=0.2, metadata={"help": "dropout"})
-    text_loss_weight: float = field(default=DEFAULT_LOSS_WEIGHTS["text"], metadata={"help": "weight of the next-word loss"})
+    text_loss_weight: float = field(
+        default=DEFAULT_LOSS_WEIGHTS["text"], metadata={"help": "weight of the next-word loss"}
+    )
     rating_loss_weight: float = field(
         default=DEFAULT_LOSS_WEIGHTS["rating"], metadata={"help": "weight of the rating MSE (PETER: 0.1)"}
     )

@@ -16,11 +16,12 @@ from ..data.explanation_tokenizer import decode_explanation
 PLAIN_GREEDY = {"no_repeat_ngram_size": 0, "repetition_penalty": 1.0, "min_new_tokens": 0}
 DECODING_CANDIDATES = (
     PLAIN_GREEDY,
-    {"no_repeat_ngram_size": 2, "repetition_penalty": 1.0, "min_new_tokens": 0},
-    {"no_repeat_ngram_size": 3, "repetition_penalty": 1.0, "min_new_tokens": 0},
-    {"no_repeat_ngram_size": 0, "repetition_penalty": 1.3, "min_new_tokens": 0},
-    {"no_repeat_ngram_size": 3, "repetition_penalty": 1.3, "min_new_tokens": 0},
-    *({"no_repeat_ngram_size": 3, "repetition_penalty": 1.3, "min_new_tokens": words} for words in (7, 9, 11)),
+    {**PLAIN_GREEDY, "no_repeat_ngram_size": 2},
+    {**PLAIN_GREEDY, "no_repeat_ngram_size": 3},
+    {**PLAIN_GREEDY, "repetition_penalty": 1.3},
+    {**PLAIN_GREEDY, "no_repeat_ngram_size": 3, "repetition_penalty": 1.3},
+    *({**PLAIN_GREEDY, "no_repeat_ngram_size": 3, "repetition_penalty": 1.3, "min_new_tokens": words}
+      for words in (7, 9, 11)),
 )
 # The decoding of the validation explanations that checkpoint selection scores during training: greedy with loops
 # of any period blocked (no 3-gram twice, as `repeat_rate` counts them), so that the score compares what the

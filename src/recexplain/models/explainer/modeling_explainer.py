@@ -395,6 +395,7 @@ def token_unlikelihood_loss(
     penalty = -torch.log1p(-probs.clamp(max=1 - 1e-6)) * candidate
     return penalty.sum() / valid.sum().clamp(min=1)
 
+
 class RecExplainerForConditionalGeneration(RecExplainerPreTrainedModel, GenerationMixin):
     """
     The explanation generator: backbone + next-word head + rating head (MLP on the user slot, PETER's position 0) +
@@ -490,12 +491,12 @@ class RecExplainerForConditionalGeneration(RecExplainerPreTrainedModel, Generati
         # in place: the head's backward needs its input, not this output (saves a copy of `[B, S, V]`)
         return logits.index_fill_(-1, never, MASKED_LOGIT) if len(never) else logits
 
-    @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
     def _special_token_ids(self) -> tuple[int, ...]:
         """The end, start and padding token ids that are set: never a word of the explanation."""
         ids = (self.config.eos_token_id, self.config.bos_token_id, self.config.pad_token_id)
         return tuple(token for token in ids if token is not None)
 
+    @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -553,9 +554,7 @@ class RecExplainerForConditionalGeneration(RecExplainerPreTrainedModel, Generati
                 logits[:, :-1].reshape(-1, logits.shape[-1]).float(), labels[:, 1:].reshape(-1), ignore_index=-100
             )
             if self.config.loss_weights["unlikelihood"] > 0:
-                unlikelihood_loss = token_unlikelihood_loss(
-                    logits[:, :-1], labels[:, 1:], self._special_token_ids()
-                )
+                unlikelihood_loss = token_unlikelihood_loss(logits[:, :-1], labels[:, 1:], self._special_token_ids())
             if context_logits is not None:
                 words = labels != -100  # [B, S]
                 for special in self._special_token_ids():
