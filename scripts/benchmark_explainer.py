@@ -5,6 +5,7 @@
     python scripts/benchmark_explainer.py --output synthetic.json --quick        # SYNTHETIC reviews
     accelerate launch scripts/benchmark_explainer.py --data_file FILE --output FILE.json
     python scripts/benchmark_explainer.py config.yaml                          # the same arguments as YAML keys
+    python scripts/benchmark_explainer.py --merge s0.json,s1.json,s2.json --output all.json  # runs side by side
 
 Reports `rmse, mae, bleu1, bleu4, rouge1, rouge2, rougeL, usr, distinct1, distinct2, repeat_rate, div, fcr, fmr`
 on the test split (mean, std and per-seed values over `--seeds`) for
@@ -86,6 +87,11 @@ class BenchmarkArguments:
                                        "MODEL/lm_pretrained); e.g. 0,1 for both"}
     )
     num_samples: int = field(default=10, metadata={"help": "test explanations stored next to the real ones"})
+    merge: Optional[str] = field(
+        default=None, metadata={"help": "comma-separated reports of this script on the same data and split (e.g. one "
+                                        "seed or model each, run side by side): write their union, re-summarised "
+                                        "over seeds, to --output instead of training"}
+    )
     no_repeat_ngram_size: int = field(
         default=0, metadata={"help": "also score greedy decoding that never repeats an n-gram of this size (rows "
                                      "`MODEL/no_repeat_N`, same trained model); 0: PETER's plain greedy only"}
@@ -140,6 +146,26 @@ def summarize_seeds(per_seed: dict) -> dict:
             "per_seed": per_seed, "seeds": list(per_seed)}
 
 
+def benchmark_goals(results: dict, data_file: Optional[str]) -> dict:
+    """The issue's goals for this report's rows: `{goal name: met (bool) or the measured difference}`."""
+    goals = {}
+    if "peter" in results:
+        goals["peter_bleu1_above_item_retrieval"] = results["peter"]["bleu1"] > results["item_retrieval"]["bleu1"]
+        goals["peter_rougeL_above_item_retrieval"] = results["peter"]["rougeL"] > results["item_retrieval"]["rougeL"]
+        goals["peter_rmse_below_mean_rating"] = results["peter"]["rmse"] < results["mean_rating"]["rmse"]
+    if "peter" in results and "peter_plus" in results:
+        goals["peter_plus_fmr_minus_peter_fmr"] = results["peter_plus"]["fmr"] - results["peter"]["fmr"]
+    for name in ("peter", "peter/lm_pretrained"):
+        if name in results:
+            goals[f"{name}_repeat_rate_below_5pct"] = results[name]["repeat_rate"] < 0.05
+    if Path(data_file or "").name == ORIGINAL_PETER_DATA:
+        for name, scores in results.items():
+            reference = ORIGINAL_PETER.get(name.split("/")[0])
+            for metric, value in (reference or {}).items():
+                goals[f"{name}_{metric}_at_least_original"] = scores[metric] >= value
+    return goals
+
+
 def markdown_table(results):
     """Mean (± std over seeds where there are several) of every metric, one row per method."""
     rows = ["| method | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
@@ -160,6 +186,9 @@ def main():
     bench, data_args, model_args = parse_args()
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     transformers.utils.logging.set_verbosity_warning()
+    if bench.merge:
+        write_report(merge_reports([p.strip() for p in bench.merge.split(",") if p.strip()]), bench.output)
+        return
     if bench.quick:
         model_args = replace(model_args, hidden_size=QUICK["hidden_size"], intermediate_size=QUICK["intermediate_size"])
         bench = replace(bench, num_train_epochs=min(bench.num_train_epochs, QUICK["num_train_epochs"]),
@@ -192,21 +221,7 @@ def main():
     for name, predict in (("mean_rating", mean_rating), ("bias_rating", bias_rating)):
         results[name] = _rating_scores(predict(train, test), test)
 
-    goals = {}
-    if "peter" in results:
-        goals["peter_bleu1_above_item_retrieval"] = results["peter"]["bleu1"] > results["item_retrieval"]["bleu1"]
-        goals["peter_rougeL_above_item_retrieval"] = results["peter"]["rougeL"] > results["item_retrieval"]["rougeL"]
-        goals["peter_rmse_below_mean_rating"] = results["peter"]["rmse"] < results["mean_rating"]["rmse"]
-    if "peter" in results and "peter_plus" in results:
-        goals["peter_plus_fmr_minus_peter_fmr"] = results["peter_plus"]["fmr"] - results["peter"]["fmr"]
-    for name in ("peter", "peter/lm_pretrained"):
-        if name in results:
-            goals[f"{name}_repeat_rate_below_5pct"] = results[name]["repeat_rate"] < 0.05
-    if Path(data_args.data_file or "").name == ORIGINAL_PETER_DATA:
-        for name, scores in results.items():
-            reference = ORIGINAL_PETER.get(name.split("/")[0])
-            for metric, value in (reference or {}).items():
-                goals[f"{name}_{metric}_at_least_original"] = scores[metric] >= value
+    goals = benchmark_goals(results, data_args.data_file)
     report = {
         "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
         "data_file": data_args.data_file or "synthetic",
@@ -217,13 +232,45 @@ def main():
         "results": results, "goals": goals, "samples": samples,
         "total_seconds": round(time.time() - started, 1),
     }
-    if not PartialState().is_main_process:
-        return
-    Path(bench.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(bench.output).write_text(json.dumps(report, indent=1), encoding="utf-8")
-    print(markdown_table(results))
-    print(json.dumps(goals, indent=1))
-    logger.info("wrote %s (%.0f s)", bench.output, report["total_seconds"])
+    if PartialState().is_main_process:
+        write_report(report, bench.output)
+
+
+def write_report(report: dict, output: str):
+    """Write the JSON report and print its table and goals."""
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    Path(output).write_text(json.dumps(report, indent=1), encoding="utf-8")
+    print(markdown_table(report["results"]))
+    print(json.dumps(report["goals"], indent=1))
+    logger.info("wrote %s", output)
+
+
+def merge_reports(paths: list) -> dict:
+    """One report from several of this script's reports on the same data and split: every trained row's seeds
+    pooled and re-summarised, the baselines (deterministic) and each row's samples from the first report that has
+    them, `merged_from` holding each part's command."""
+    parts = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
+    first = parts[0]
+    per_seed, samples = {}, {}
+    for path, part in zip(paths, parts):
+        for key in ("data_file", "split_sizes", "vocab_size"):
+            if part[key] != first[key]:
+                raise ValueError(f"--merge: {path} has {key}={part[key]!r}, {paths[0]} has {first[key]!r}: "
+                                 "reports of different data or splits cannot be merged")
+        for name, scores in part["results"].items():
+            for seed, run in scores.get("per_seed", {}).items():
+                if int(seed) in per_seed.get(name, {}):
+                    raise ValueError(f"--merge: {path} repeats row {name!r} seed {seed}")
+                per_seed.setdefault(name, {})[int(seed)] = run
+        for name, texts in part["samples"].items():
+            samples.setdefault(name, texts)
+    results = {name: summarize_seeds(dict(sorted(runs.items()))) for name, runs in per_seed.items()}
+    results.update({name: scores for name, scores in first["results"].items() if "per_seed" not in scores})
+    return {**{k: first[k] for k in ("data_file", "split_sizes", "num_features", "vocab_size",
+                                      "reference_avg_length", "settings")},
+            "merged_from": [part["command"] for part in parts], "results": results,
+            "goals": benchmark_goals(results, first["data_file"]), "samples": samples,
+            "total_seconds": sum(part["total_seconds"] for part in parts)}
 
 
 def average_length(texts):

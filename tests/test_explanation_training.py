@@ -143,6 +143,24 @@ def test_benchmark_script_quick(tmp_path, monkeypatch):
     assert report["results"]["peter"]["seeds"] == [0] and report["results"]["peter"]["std"]["bleu1"] == 0.0
     assert len(report["samples"]["real"]) == 10 and report["data_file"] == "synthetic"
 
+    # seeds run side by side merge into one report (here the same run relabelled as seed 1)
+    relabelled = json.loads(output.read_text())
+    for scores in relabelled["results"].values():
+        if "per_seed" in scores:
+            scores["per_seed"] = {"1": dict(scores["per_seed"]["0"], bleu1=scores["bleu1"] + 2.0)}
+    (tmp_path / "seed1.json").write_text(json.dumps(relabelled))
+    merged_path = tmp_path / "merged.json"
+    _run("benchmark_explainer.py", ["--output", str(merged_path), "--merge", f"{output},{tmp_path / 'seed1.json'}"],
+         monkeypatch)
+    merged = json.loads(merged_path.read_text())
+    peter = merged["results"]["peter"]
+    assert peter["seeds"] == [0, 1] and peter["bleu1"] == pytest.approx(report["results"]["peter"]["bleu1"] + 1.0)
+    assert peter["std"]["bleu1"] == pytest.approx(1.0) and merged["samples"] == report["samples"]
+    assert merged["results"]["item_retrieval"] == report["results"]["item_retrieval"]
+    assert set(merged["goals"]) == set(report["goals"])
+    with pytest.raises(ValueError, match="repeats row"):
+        _run("benchmark_explainer.py", ["--output", str(merged_path), "--merge", f"{output},{output}"], monkeypatch)
+
 
 def test_text_score_gives_stock_sentences_and_loops_no_credit():
     from recexplain.training.explainer_evaluation import text_score
