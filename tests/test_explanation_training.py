@@ -166,24 +166,36 @@ def test_text_score_gives_stock_sentences_and_loops_no_credit():
     from recexplain.training.explainer_evaluation import text_score
 
     stock = text_score({"bleu1": 13.0, "rougeL": 13.3, "usr": 0.004, "repeat_rate": 0.0})  # one stock sentence
-    assert stock == pytest.approx(13.3 * 0.04)
-    assert text_score({"bleu1": 8.7, "rougeL": 13.3, "usr": 0.55, "repeat_rate": 0.0}) == pytest.approx(13.3)
-    assert text_score({"bleu1": 8.7, "rougeL": 13.3, "usr": 0.55, "repeat_rate": 0.5}) == pytest.approx(6.65)
+    assert stock == pytest.approx(13.15 * 0.04)
+    assert text_score({"bleu1": 8.7, "rougeL": 13.3, "usr": 0.55, "repeat_rate": 0.0}) == pytest.approx(11.0)
+    assert text_score({"bleu1": 8.7, "rougeL": 13.3, "usr": 0.55, "repeat_rate": 0.5}) == pytest.approx(5.5)
 
 
-def test_text_score_cannot_be_bought_with_length():
-    """Words padded on to reach the references' length lift BLEU-1 (its brevity penalty goes away) but not the
-    text score that chooses checkpoints and decodings."""
-    from recexplain.training.explainer_evaluation import explanation_scores, text_score
+def test_decoding_choice_cannot_buy_bleu_with_length():
+    """Words padded on to reach the references' length lift BLEU-1 (its brevity penalty goes away) and the mean
+    text score while ROUGE-L falls: that decoding is not chosen; one that raises both is."""
+    from recexplain.training.explainer_evaluation import (
+        DECODING_CANDIDATES, SELECTION_DECODING, best_decoding, explanation_scores, text_score,
+    )
 
-    references = [f"the strap {w} fits my guitar well and looks very good" for w in ("really", "also", "truly")]
+    references = [f"the strap {w} fits my guitar well and looks very good for the price"
+                  for w in ("really", "also", "truly")]
     records = [{"explanation": r, "feature": "strap", "rating": 5.0} for r in references]
     short = [f"the strap {w} fits my guitar" for w in ("really", "also", "truly")]
-    padded = [f"{s} but the price is too much" for s in short]  # the same words + 5 the references lack
-    scores = {name: explanation_scores(texts, None, records, ["strap"]) for name, texts in
-              (("short", short), ("padded", padded))}
-    assert scores["padded"]["bleu1"] > scores["short"]["bleu1"]  # BLEU-1 rewards the padding
-    assert text_score(scores["padded"]) < text_score(scores["short"])
+    padded = [f"{s} but it is too much" for s in short]  # the same words + 5 the references lack
+    better = [f"{s} well and looks" for s in short]
+    table = []
+    for kwargs, texts in ((SELECTION_DECODING, short), (DECODING_CANDIDATES[-1], padded)):
+        scores = explanation_scores(texts, None, records, ["strap"])
+        table.append({"generation_kwargs": kwargs, "text_score": text_score(scores), **scores})
+    assert table[1]["bleu1"] > table[0]["bleu1"] and table[1]["text_score"] > table[0]["text_score"]
+    assert table[1]["rougeL"] < table[0]["rougeL"]
+    assert best_decoding(table)["generation_kwargs"] == SELECTION_DECODING
+    scores = explanation_scores(better, None, records, ["strap"])
+    table.append({"generation_kwargs": DECODING_CANDIDATES[-2], "text_score": text_score(scores), **scores})
+    assert best_decoding(table)["generation_kwargs"] == DECODING_CANDIDATES[-2]
+    looping = dict(table[2], repeat_rate=0.5)  # loops: never chosen while a clean decoding exists
+    assert best_decoding([table[0], looping])["generation_kwargs"] == SELECTION_DECODING
 
 
 def test_refit_rating_head_lowers_validation_rmse_and_leaves_the_text_side_alone():

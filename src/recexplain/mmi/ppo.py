@@ -74,8 +74,8 @@ class MMIScriptArguments:
                                         "--text_tolerance of the start's (else: the last policy)."}
     )
     text_tolerance: float = field(
-        default=0.1, metadata={"help": "Largest relative drop of the validation text score (ROUGE-L x "
-                                       "non-looping share x diversity) that --keep_best accepts."}
+        default=0.1, metadata={"help": "Largest relative drop of the validation text score (mean of BLEU-1 and "
+                                       "ROUGE-L x non-looping share x diversity) that --keep_best accepts."}
     )
 
 

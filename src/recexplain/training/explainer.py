@@ -250,7 +250,7 @@ class ExplainerTrainingArguments(TrainingArguments):
     load_best_model_at_end: bool = field(default=True, metadata={"help": "end with the best validation checkpoint"})
     metric_for_best_model: Optional[str] = field(
         default="eval_text_score",
-        metadata={"help": "checkpoint selection metric: eval_text_score (validation ROUGE-L of greedy "
+        metadata={"help": "checkpoint selection metric: eval_text_score (validation BLEU-1 and ROUGE-L of greedy "
                           "explanations, discounted for loops and stock sentences; the loss need not follow text "
                           "quality), eval_loss, eval_bleu1, ..."},
     )
@@ -277,7 +277,7 @@ class ExplainerTrainer(Trainer):
     `SELECTION_DECODING`) and scores them.
 
     Adds `{prefix}_bleu1, _rougeL, _usr, _repeat_rate, ...` (the explanation metrics) and `{prefix}_text_score`
-    (`explainer_evaluation.text_score`: ROUGE-L, discounted for loops and stock sentences) to the
+    (`explainer_evaluation.text_score`: BLEU-1 and ROUGE-L, discounted for loops and stock sentences) to the
     evaluation metrics, so that checkpoint selection and early stopping can use the text a user would read rather
     than the loss.
     """
