@@ -139,10 +139,12 @@ def train_and_score(bench, model_args, splits, tokenizer, tokenized, work_dir, s
 
 
 def summarize_seeds(per_seed: dict) -> dict:
-    """`{seed: scores}` -> the mean of every score, plus `std` (population, over seeds) and `per_seed`."""
+    """`{seed: scores}` -> the mean of every score, plus `std` (sample std over seeds, as `benchmark_mmi.py`; 0.0
+    for one seed) and `per_seed`."""
     keys = [k for k in next(iter(per_seed.values())) if all(isinstance(s.get(k), (int, float)) for s in per_seed.values())]
     values = {k: np.array([float(s[k]) for s in per_seed.values()]) for k in keys}
-    return {**{k: float(v.mean()) for k, v in values.items()}, "std": {k: float(v.std()) for k, v in values.items()},
+    return {**{k: float(v.mean()) for k, v in values.items()},
+            "std": {k: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for k, v in values.items()},
             "per_seed": per_seed, "seeds": list(per_seed)}
 
 
