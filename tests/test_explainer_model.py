@@ -198,6 +198,7 @@ def test_past_key_values_is_the_deprecated_name_of_cache():
     torch.testing.assert_close(new.logits[:, -1], model(ids, attention_mask=mask).logits[:, -1])  # cache used
     torch.testing.assert_close(old.logits, new.logits)
 
+
 def test_text_loss_is_shifted_cross_entropy():
     model = make_model()
     ids, mask = left_pad([SEQ_A])

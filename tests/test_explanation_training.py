@@ -155,7 +155,8 @@ def test_benchmark_script_quick(tmp_path, monkeypatch):
     merged = json.loads(merged_path.read_text())
     peter = merged["results"]["peter"]
     assert peter["seeds"] == [0, 1] and peter["bleu1"] == pytest.approx(report["results"]["peter"]["bleu1"] + 1.0)
-    assert peter["std"]["bleu1"] == pytest.approx(2 ** 0.5)  # sample std of x, x + 2 and merged["samples"] == report["samples"]
+    assert peter["std"]["bleu1"] == pytest.approx(2 ** 0.5)  # sample std of x, x + 2
+    assert merged["samples"] == report["samples"]
     assert merged["results"]["item_retrieval"] == report["results"]["item_retrieval"]
     assert set(merged["goals"]) == set(report["goals"])
     with pytest.raises(ValueError, match="repeats row"):
