@@ -34,7 +34,7 @@ import transformers
 from tqdm.auto import tqdm
 from transformers import HfArgumentParser
 
-from recexplain.training.cli import parse_dataclasses
+from recexplain.training.cli import comma_list, parse_dataclasses
 from recexplain.training.ctr_benchmark import (
     BENCHMARK_MODELS,
     FULL,
@@ -81,10 +81,6 @@ class BenchmarkArguments:
     n_bootstrap: Optional[int] = field(default=None, metadata={"help": "override: bootstrap replicates"})
 
 
-def _split(text):
-    return [x.strip() for x in text.split(",") if x.strip()]
-
-
 def run(args, argv):
     """Train and evaluate every (dataset, seed, model) with a progress bar; returns the result dict."""
     if args.torch_threads:
@@ -93,8 +89,8 @@ def run(args, argv):
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(settings)
                  if hasattr(args, f.name) and getattr(args, f.name) is not None}
     settings = dataclasses.replace(settings, **overrides)
-    seeds = [int(s) for s in _split(args.seeds)] if args.seeds else ([0] if args.quick else [0, 1, 2])
-    names, models = _split(args.datasets), _split(args.models)
+    seeds = [int(s) for s in comma_list(args.seeds)] if args.seeds else ([0] if args.quick else [0, 1, 2])
+    names, models = comma_list(args.datasets), comma_list(args.models)
     header = {"command": "python scripts/benchmark_ctr.py " + shlex.join(argv), "quick": args.quick,
               "torch_threads": torch.get_num_threads(),
               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -138,7 +134,7 @@ def run_side_by_side(args, argv):
     """One child process per dataset, `args.workers` at a time; returns the merged result."""
     if len(argv) == 1 and argv[0].endswith((".yaml", ".yml", ".json")):
         raise ValueError("--workers needs command-line flags, not a config file")
-    names, output = _split(args.datasets), Path(args.output)
+    names, output = comma_list(args.datasets), Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)  # the parts and logs go next to it
     base = [sys.executable, __file__, *_without(argv, ("--datasets", "--output", "--workers", "--plot")), "--workers", "1"]
     started = time.perf_counter()
@@ -176,11 +172,11 @@ def main(argv=None):
     datasets.disable_progress_bars()
     logging.getLogger("recexplain.data").setLevel(logging.WARNING)
 
-    names = _split(args.datasets)
+    names = comma_list(args.datasets)
     if len(set(names)) != len(names):
         raise ValueError(f"--datasets names a dataset twice: {args.datasets}")
     if args.merge:
-        parts = [json.loads(Path(p).read_text(encoding="utf-8")) for p in _split(args.merge)]
+        parts = [json.loads(Path(p).read_text(encoding="utf-8")) for p in comma_list(args.merge)]
         result = _write(merge_benchmark_results(parts), args.output)
     elif args.workers > 1 and len(names) > 1:
         result = _write(run_side_by_side(args, argv), args.output)

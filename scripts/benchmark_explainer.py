@@ -36,7 +36,7 @@ import transformers
 from accelerate import PartialState
 from transformers import HfArgumentParser, set_seed
 
-from recexplain.training.cli import parse_dataclasses
+from recexplain.training.cli import comma_list, parse_dataclasses
 from recexplain.training.explainer import (
     ExplainerModelArguments,
     ExplainerTrainingArguments,
@@ -189,14 +189,14 @@ def main():
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     transformers.utils.logging.set_verbosity_warning()
     if bench.merge:
-        write_report(merge_reports([p.strip() for p in bench.merge.split(",") if p.strip()]), bench.output)
+        write_report(merge_reports(comma_list(bench.merge)), bench.output)
         return
     if bench.quick:
         model_args = replace(model_args, hidden_size=QUICK["hidden_size"], intermediate_size=QUICK["intermediate_size"])
         bench = replace(bench, num_train_epochs=min(bench.num_train_epochs, QUICK["num_train_epochs"]),
                         learning_rate=QUICK["learning_rate"])
     started = time.time()
-    pretraining_options = [float(e) for e in bench.lm_pretraining_epochs.split(",") if e.strip()]
+    pretraining_options = [float(e) for e in comma_list(bench.lm_pretraining_epochs)]
     if len({e > 0 for e in pretraining_options}) != len(pretraining_options):
         raise ValueError(f"--lm_pretraining_epochs: at most one value above 0 and one 0, got {bench.lm_pretraining_epochs}")
     splits, tokenizer, tokenized = prepare_explanation_data(
@@ -204,10 +204,10 @@ def main():
     )
     train, test = splits["train"].to_list(), splits["test"].to_list()
     features = training_features(splits)
-    seeds = [int(s) for s in bench.seeds.split(",") if s.strip()]
+    seeds = [int(s) for s in comma_list(bench.seeds)]
     per_seed, samples = {}, {"real": [r["explanation"] for r in test[: bench.num_samples]]}
     with tempfile.TemporaryDirectory() as tmp:
-        for model_type in [m.strip() for m in bench.models.split(",") if m.strip()]:
+        for model_type in comma_list(bench.models):
             for epochs, seed in itertools.product(pretraining_options, seeds):
                 logger.info("training %s (seed %d, %s epochs of LM pre-training)", model_type, seed, epochs)
                 rows = train_and_score(bench, replace(model_args, model_type=model_type), splits, tokenizer,

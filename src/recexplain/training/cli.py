@@ -13,3 +13,8 @@ def parse_dataclasses(parser: HfArgumentParser, argv=None) -> tuple:
     if len(argv) == 1 and argv[0].endswith(".json"):
         return parser.parse_json_file(argv[0])
     return parser.parse_args_into_dataclasses(argv)
+
+
+def comma_list(text: str) -> list:
+    """`"a, b,,c"` -> `["a", "b", "c"]`: a comma-separated argument's non-empty items, stripped."""
+    return [item.strip() for item in text.split(",") if item.strip()]
