@@ -8,6 +8,7 @@
     python scripts/benchmark_mmi.py config.yaml                                    # the same arguments as YAML keys
     python scripts/benchmark_mmi.py --data_file FILE --output FILE.json --runs mmi_rating,mmi_feature  # some runs
     python scripts/benchmark_mmi.py --data_file FILE --output FILE.json --seeds 0,1,2   # mean +- std over 3 seeds
+    python scripts/benchmark_mmi.py --merge s01.json,s2.json --output all.json   # seeds run side by side, pooled
 
 Steps, all on one seeded 8:1:1 split: train the rating judge (`RatingJudge`, default encoder: TF-IDF +
 all-MiniLM-L6-v2 features, balanced logistic regression) on the training split's whole review texts and
@@ -23,7 +24,8 @@ a subset; only the backbones the selected runs need are trained and scored); sco
 split (`recexplain.mmi.alignment.METRIC_KEYS`: `rating_alignment_spearman` (headline), the judged accuracy
 next to `constant_sentence_acc`, I(R;E)/H(R) by fresh cross-fitted MINE estimators, FMR, BLEU, ROUGE-L,
 USR, distinct-2, repeat rate, RMSE, ...). The JSON has, per model, `mean` and `std` (sample std; 0 for one
-seed) over the seeds, `seeds` and `per_seed` (every score, samples and PPO curves).
+seed) over the seeds, `seeds` and `per_seed` (every score, samples and PPO curves), and `goals`: issue 10's goals
+for MMI, each `met` with the figures it compares.
 """
 import json
 import logging
@@ -46,7 +48,7 @@ from recexplain.mmi.train_estimator import MIEstimatorScriptArguments
 from recexplain.mmi.train_estimator import main as train_mi_estimator
 from recexplain.models.explainer import RecExplainerForConditionalGeneration
 from recexplain.training import atomic_output_dir
-from recexplain.training.cli import parse_dataclasses
+from recexplain.training.cli import comma_list, parse_dataclasses
 from recexplain.training.explainer import (
     ExplainerModelArguments,
     ExplainerTrainingArguments,
@@ -118,6 +120,11 @@ class MMIBenchmarkArguments:
                                         "are trained and scored once per seed (mean and std in the JSON)"}
     )
     runs: str = field(default=",".join(RUNS), metadata={"help": f"comma-separated PPO runs, a subset of {list(RUNS)}"})
+    merge: Optional[str] = field(
+        default=None, metadata={"help": "comma-separated reports of this script with the same data, judge and "
+                                        "settings but other seeds (run side by side): write their union, "
+                                        "re-aggregated over seeds, to --output instead of training"}
+    )
 
     @property
     def selected_runs(self) -> list:
@@ -269,12 +276,47 @@ def markdown_table(results, keys=TABLE_KEYS) -> str:
     return "\n".join(lines)
 
 
+def mmi_goals(results: dict) -> dict:
+    """Issue 10's goals for MMI from an aggregated report: `{goal: {"met": bool, ...the figures compared}}`. A gain
+    is "beyond the seed spread" when the mean gain exceeds the larger of the two rows' sample std."""
+    goals = {}
+    judge = results["judge"]
+    goals["judge_macro_f1_above_majority"] = {"met": judge["macro_f1"] > judge["majority_macro_f1"],
+                                              "judge": judge["macro_f1"], "majority": judge["majority_macro_f1"]}
+    if "backbone" not in results:
+        return goals
+    base = results["backbone"]
+
+    def gain(name, key):
+        row = results[name]
+        return {"backbone": base["mean"][key], name: row["mean"][key], "gain": row["mean"][key] - base["mean"][key],
+                "spread": max(base["std"][key], row["std"][key])}
+
+    if "mmi_rating" in results:
+        for key in ("rating_alignment_spearman", "mi_rating_normalized"):
+            figures = gain("mmi_rating", key)
+            goals[f"mmi_rating_raises_{key}_beyond_spread"] = {"met": figures["gain"] > figures["spread"], **figures}
+    if "mmi_feature" in results:
+        figures = gain("mmi_feature", "fmr")
+        goals["mmi_feature_raises_fmr_by_13_points"] = {"met": figures["gain"] >= 0.13, **figures}
+    for name in (m for m in RUNS if m in results):
+        row = results[name]["mean"]
+        goals[f"{name}_bleu1_within_10pct"] = {"met": row["bleu1"] >= 0.9 * base["mean"]["bleu1"],
+                                               "backbone": base["mean"]["bleu1"], name: row["bleu1"]}
+        for key in ("usr", "distinct2"):
+            goals[f"{name}_{key}_not_lower"] = {"met": row[key] >= base["mean"][key],
+                                                "backbone": base["mean"][key], name: row[key]}
+        goals[f"{name}_repeat_rate_below_5pct"] = {"met": row["repeat_rate"] < 0.05, name: row["repeat_rate"]}
+    return goals
+
+
 def write_results(results, per_seed, bench, data_args, timings, started) -> None:
     """Aggregate the finished seeds into `results` and write `bench.output`."""
     for name in (m for m in MODELS if m in next(iter(per_seed.values()))):
         results[name] = aggregate({seed: runs[name] for seed, runs in per_seed.items()})
     results["reward_estimator"] = {str(seed): runs["reward_estimator"] for seed, runs in per_seed.items()}
     results["seeds"] = list(per_seed)
+    results["goals"] = mmi_goals(results)
     results["settings"] = {"benchmark": asdict(bench), "data": asdict(data_args), "max_words": MAX_WORDS,
                            "runs": bench.selected_runs, "backbones": bench.selected_backbones,
                            "command": " ".join(["python", *sys.argv])}
@@ -283,9 +325,54 @@ def write_results(results, per_seed, bench, data_args, timings, started) -> None
     Path(bench.output).write_text(json.dumps(results, indent=1))
 
 
+RUN_SPECIFIC = ("output", "work_dir", "seed", "seeds", "merge", "judge_path")  # may differ between merged parts
+
+
+def merge_reports(paths: list) -> dict:
+    """One report from several of this script's reports with the same data, judge and settings but other seeds:
+    every model's seeds pooled and re-aggregated, `settings.merged_from` holding each part's command."""
+    parts = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
+    first = parts[0]
+
+    def comparable(part):
+        bench = {k: v for k, v in part["settings"]["benchmark"].items() if k not in RUN_SPECIFIC}
+        return part["judge"], part["settings"]["data"], bench
+
+    per_seed, estimators, timings = {}, {}, {}
+    for path, part in zip(paths, parts):
+        for what, mine, theirs in zip(("judge", "data settings", "benchmark settings"),
+                                      comparable(part), comparable(first)):
+            if mine != theirs:
+                differ = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+                raise ValueError(f"--merge: {path} and {paths[0]} differ in their {what} ({', '.join(differ)}): "
+                                 "only runs of other seeds can be merged")
+        for name in (m for m in MODELS if m in part):
+            for seed, scores in part[name]["per_seed"].items():
+                if int(seed) in per_seed.get(name, {}):
+                    raise ValueError(f"--merge: {path} repeats {name!r} seed {seed}")
+                per_seed.setdefault(name, {})[int(seed)] = scores
+        estimators.update(part["reward_estimator"])
+        timings[path] = part["timings_seconds"]
+    results = {"judge": first["judge"]}
+    results.update({name: aggregate(dict(sorted(runs.items()))) for name, runs in per_seed.items()})
+    results["reward_estimator"] = dict(sorted(estimators.items(), key=lambda item: int(item[0])))
+    results["seeds"] = sorted(int(seed) for seed in results["reward_estimator"])
+    results["goals"] = mmi_goals(results)
+    results["settings"] = {**first["settings"], "merged_from": [part["settings"]["command"] for part in parts]}
+    results["timings_seconds"] = timings
+    return results
+
+
 def main():
     bench, data_args = parse_dataclasses(HfArgumentParser((MMIBenchmarkArguments, ExplanationDataArguments)))
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    if bench.merge:
+        results = merge_reports(comma_list(bench.merge))
+        Path(bench.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(bench.output).write_text(json.dumps(results, indent=1))
+        print(markdown_table(results))
+        print(json.dumps(results["goals"], indent=1))
+        return
     started, timings = time.time(), {}
     temporary = tempfile.TemporaryDirectory() if bench.work_dir is None else None
     work_dir = Path(bench.work_dir or temporary.name)
@@ -309,6 +396,7 @@ def main():
         per_seed[seed] = run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir / f"seed_{seed}", timings)
         write_results(results, per_seed, bench, data_args, timings, started)
     print(markdown_table(results))
+    print(json.dumps(results["goals"], indent=1))
     print("judge on the real test sentences: " + ", ".join(f"{k} {results['judge'][k]:.4f}" for k in JUDGE_KEYS))
     logger.info("wrote %s in %.0f s", bench.output, timings["total"])
     if temporary is not None:

@@ -1,5 +1,6 @@
 """scripts/benchmark_mmi.py: `--runs` selects PPO runs and the backbones they need."""
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,52 @@ def test_aggregate_and_table_report_mean_and_std_over_seeds():
     assert lines[0].split(" | ")[1:3] == ["rating_alignment_spearman", "rating_alignment_acc"]
     assert [line.split(" | ")[0] for line in lines[2:]] == ["| backbone", "| mmi_rating"]
     assert "1.0000 ± 1.0000" in lines[2] and "repeat_rate" in lines[0] and "rougeL" in lines[0]
+
+
+def _part(module, seeds, offset=0.0):
+    """A report of `seeds` as `write_results` writes it (scores = seed + offset)."""
+    rows = {name: module.aggregate({s: {k: s + offset for k in module.METRIC_KEYS} for s in seeds})
+            for name in ("backbone", "mmi_rating")}
+    judge = {"macro_f1": 0.3, "majority_macro_f1": 0.2}
+    settings = {"benchmark": {"seeds": ",".join(map(str, seeds)), "output": f"s{seeds[0]}.json", "kl_coef": 0.2},
+                "data": {"split_seed": 42}, "command": f"python benchmark_mmi.py --seeds {seeds}"}
+    return {"judge": judge, **rows, "reward_estimator": {str(s): {"mi": s} for s in seeds}, "seeds": seeds,
+            "settings": settings, "timings_seconds": {"total": 1.0}}
+
+
+def test_merge_pools_seeds_and_refuses_other_settings(tmp_path):
+    module = load_script()
+    paths = []
+    for name, part in (("a.json", _part(module, [0, 1])), ("b.json", _part(module, [2]))):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(json.dumps(part))
+    merged = module.merge_reports(paths)
+    whole = _part(module, [0, 1, 2])
+    assert merged["seeds"] == [0, 1, 2] and list(merged["reward_estimator"]) == ["0", "1", "2"]
+    assert merged["mmi_rating"]["mean"] == whole["mmi_rating"]["mean"]
+    assert merged["mmi_rating"]["std"]["bleu1"] == pytest.approx(1.0)  # sample std of 0, 1, 2
+    assert merged["settings"]["merged_from"] == [
+        "python benchmark_mmi.py --seeds [0, 1]", "python benchmark_mmi.py --seeds [2]"]
+    assert merged["goals"]["judge_macro_f1_above_majority"]["met"]
+    with pytest.raises(ValueError, match="repeats 'backbone' seed 0"):
+        module.merge_reports([paths[0], paths[0]])
+    other = _part(module, [2])
+    other["settings"]["benchmark"]["kl_coef"] = 0.02
+    (tmp_path / "c.json").write_text(json.dumps(other))
+    with pytest.raises(ValueError, match=r"benchmark settings \(kl_coef\)"):
+        module.merge_reports([paths[0], tmp_path / "c.json"])
+
+
+def test_goals_compare_gains_with_the_seed_spread():
+    module = load_script()
+    part = _part(module, [0, 1, 2])
+    base = part["backbone"]
+    part["mmi_rating"] = module.aggregate({s: {k: s + (0.5 if k == "rating_alignment_spearman" else 0.0)
+                                               for k in module.METRIC_KEYS} for s in (0, 1, 2)})
+    goals = module.mmi_goals(part)
+    spearman = goals["mmi_rating_raises_rating_alignment_spearman_beyond_spread"]
+    assert spearman["gain"] == pytest.approx(0.5) and spearman["spread"] == pytest.approx(1.0)
+    assert not spearman["met"]  # a gain of half the seed spread is not beyond it
+    assert goals["mmi_rating_bleu1_within_10pct"]["met"] and goals["mmi_rating_usr_not_lower"]["met"]
+    assert not goals["mmi_rating_repeat_rate_below_5pct"]["met"]  # the fake repeat rate is 1.0 on average
+    assert base["mean"]["bleu1"] == 1.0
