@@ -43,7 +43,7 @@ from recexplain.training.ctr_benchmark import (
     merge_benchmark_results,
     run_benchmark,
 )
-from recexplain.training.ctr_plots import plot_ctr_benchmark
+from recexplain.training.ctr_plots import ctr_paired_table, plot_ctr_benchmark
 
 logger = logging.getLogger("benchmark_ctr")
 
@@ -190,6 +190,7 @@ def main(argv=None):
             logger.info("  %-16s AUC %.4f ± %.4f [%.4f, %.4f]  GAUC %s  LogLoss %.4f  %.0f s", model, m["auc"],
                         m["auc_std"], *m["auc_ci"], "-" if m["gauc"] is None else f"{m['gauc']:.4f}", m["logloss"],
                         m["train_seconds"])
+    print(ctr_paired_table(result))
     logger.info("wrote %s (%.0f s)", args.output, result["total_seconds"])
     if args.plot:
         logger.info("plot: %s", plot_ctr_benchmark(args.output, args.plot))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -131,7 +132,7 @@ def test_build_ctr_model_loads_pretrained_encoders(tmp_path):
 
 def test_benchmark_json_and_plot(tmp_path):
     from recexplain.training.ctr_benchmark import BENCHMARK_MODELS, QUICK, run_benchmark
-    from recexplain.training.ctr_plots import ctr_benchmark_table, plot_ctr_benchmark
+    from recexplain.training.ctr_plots import ctr_benchmark_table, ctr_paired_table, plot_ctr_benchmark
 
     import dataclasses
 
@@ -152,6 +153,12 @@ def test_benchmark_json_and_plot(tmp_path):
     png = plot_ctr_benchmark(out, tmp_path / "bench.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert ctr_benchmark_table(out).count("| synthetic |") == len(BENCHMARK_MODELS)
+    models, pairs = entry["models"], entry["paired"]  # every pair, paired bootstrap over the same test users
+    assert len(pairs) == len(BENCHMARK_MODELS) * (len(BENCHMARK_MODELS) - 1) // 2
+    fg = pairs["srp4ctr_fgbert - srp4ctr_bert"]
+    assert fg["diff"] == pytest.approx(models["srp4ctr_fgbert"]["auc"] - models["srp4ctr_bert"]["auc"])
+    assert fg["ci"][0] <= fg["ci"][1] and fg["per_seed"][0]["seed"] == 0 and "auc_replicates" not in str(result)
+    assert ctr_paired_table(out, pairs=["srp4ctr_fgbert - srp4ctr_bert"]).count("| synthetic |") == 1
 
 
 def test_benchmark_script_cli_and_merge(tmp_path):
@@ -181,6 +188,22 @@ def test_benchmark_script_cli_and_merge(tmp_path):
     other["seeds"] = [1]
     with pytest.raises(ValueError, match="seeds"):
         merge_benchmark_results([part, other])
+
+
+def test_paired_differences_over_seeds():
+    from recexplain.training.ctr_benchmark import paired_differences
+
+    rng = np.random.default_rng(0)
+    base = {seed: 0.7 + rng.normal(0, 0.01, size=200) for seed in (0, 1)}  # shared draws: replicates move together
+    replicates = {seed: {"din": base[seed], "srp4ctr_fgbert": base[seed] + 0.01 + rng.normal(0, 0.001, size=200),
+                         "bst": base[seed] + rng.normal(0, 0.02, size=200)} for seed in (0, 1)}
+    runs = {m: [{"seed": s, "auc": float(np.median(replicates[s][m]))} for s in (0, 1)] for m in replicates[0]}
+    pairs = paired_differences(runs, replicates)
+    assert list(pairs) == ["bst - din", "srp4ctr_fgbert - din", "srp4ctr_fgbert - bst"]  # later minus earlier
+    fg = pairs["srp4ctr_fgbert - din"]
+    assert fg["diff"] == pytest.approx(0.01, abs=1e-3) and fg["significant"] and fg["seeds_significant"] == 2
+    assert fg["ci"][1] - fg["ci"][0] < 0.004 and fg["per_seed"][1]["seed"] == 1  # no shared spread (0.01 each)
+    assert not pairs["bst - din"]["significant"] and pairs["bst - din"]["seeds_significant"] == 0
 
 
 def test_benchmark_script_side_by_side(tmp_path, shared_data_dir):

@@ -94,6 +94,23 @@ def test_auc_bootstrap_ci_matches_brute_force():
     assert M.auc_bootstrap_ci(p, y, u, n_boot=64, seed=3) == (low, high)
 
 
+def test_paired_bootstrap_uses_the_same_draws_for_both_models():
+    p, y, u = _random_ctr(n=300, users=30)
+    better = np.where(y == 1, 0.5 + p / 2, p)  # every click scored higher: AUC up on every replicate
+    a, b = M.auc_bootstrap(better, y, u, n_boot=64, seed=3), M.auc_bootstrap(p, y, u, n_boot=64, seed=3)
+    assert a.shape == b.shape == (64,) and (a > b).all()
+    low, high = M.paired_bootstrap_ci(a, b)
+    assert 0 < low <= high
+    assert M.paired_bootstrap_ci(b, b) == (0.0, 0.0)
+    # the pairing matters: unpaired CIs of the two models overlap, the paired one excludes 0
+    noisy = np.clip(p + np.random.default_rng(0).normal(0, 0.02, size=p.shape), 0, 1)
+    c = M.auc_bootstrap(noisy, y, u, n_boot=64, seed=3)
+    assert M.auc_bootstrap_ci(noisy, y, u, n_boot=64, seed=3)[0] < np.quantile(b, 0.975)
+    assert np.quantile(c - b, 0.975) - np.quantile(c - b, 0.025) < np.quantile(b, 0.975) - np.quantile(b, 0.025)
+    with pytest.raises(ValueError, match="shape"):
+        M.paired_bootstrap_ci(a, b[:10])
+
+
 # ---------------------------------------------------------------- explanation
 def _peter_bleu(hyps, refs, max_order):
     """Independent BLEU as in PETER (tensorflow/nmt compute_bleu, no smoothing)."""

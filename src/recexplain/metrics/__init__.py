@@ -11,7 +11,7 @@ from pathlib import Path
 METRICS = ("ctr", "explanation", "rating")
 
 _FUNCTIONS = {
-    "ctr": ("auc_bootstrap_ci", "gauc", "logloss"),
+    "ctr": ("auc_bootstrap", "auc_bootstrap_ci", "paired_bootstrap_ci", "percentile_ci", "gauc", "logloss"),
     "explanation": (
         "bleu", "rouge", "unique_sentence_ratio", "feature_matching_ratio", "detected_features",
         "feature_coverage_ratio", "feature_diversity", "distinct_n", "loops", "repeat_rate",

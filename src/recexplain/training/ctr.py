@@ -207,9 +207,10 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
 
 
-def ctr_scores(logits, labels, user_ids, n_boot: int = 0, seed: int = 0) -> dict:
+def ctr_scores(logits, labels, user_ids, n_boot: int = 0, seed: int = 0, keep_replicates: bool = False) -> dict:
     """AUC, GAUC (NaN -> None when no user has both classes), LogLoss of `[R, N]` logits/labels of
-    grouped rows whose users are `user_ids [R]`; with `n_boot`, `auc_ci` (95% bootstrap over users)."""
+    grouped rows whose users are `user_ids [R]`; with `n_boot`, `auc_ci` (95% bootstrap over users) and, with
+    `keep_replicates`, the replicates' AUCs `auc_replicates [n_boot]` (for paired comparisons)."""
     logits, labels = np.asarray(logits).reshape(len(user_ids), -1), np.asarray(labels).reshape(len(user_ids), -1)
     probs, refs = _sigmoid(logits).ravel(), labels.ravel().astype(np.int64)
     users = np.repeat(np.asarray(user_ids), logits.shape[1])
@@ -217,9 +218,12 @@ def ctr_scores(logits, labels, user_ids, n_boot: int = 0, seed: int = 0) -> dict
     out = {"auc": scores["auc"], "gauc": scores["gauc"] if math.isfinite(scores["gauc"]) else None,
            "logloss": scores["logloss"], "gauc_users": scores["gauc_users"]}
     if n_boot:
-        from ..metrics import auc_bootstrap_ci
+        from ..metrics import auc_bootstrap, percentile_ci
 
-        out["auc_ci"] = list(auc_bootstrap_ci(probs, refs, users, n_boot=n_boot, seed=seed))
+        replicates = auc_bootstrap(probs, refs, users, n_boot=n_boot, seed=seed)
+        out["auc_ci"] = list(percentile_ci(replicates))
+        if keep_replicates:
+            out["auc_replicates"] = replicates
     return out
 
 
@@ -248,15 +252,17 @@ def train_ctr(model, feature_map, examples: CTRExamples, training_args: CTRTrain
     return trainer
 
 
-def evaluate_ctr(trainer: Trainer, dataset, n_boot: int = 1000, seed: int = 0) -> dict:
-    """Test metrics of the trainer's model on grouped rows: `auc, gauc, logloss, auc_ci, n_rows`."""
+def evaluate_ctr(trainer: Trainer, dataset, n_boot: int = 1000, seed: int = 0, keep_replicates: bool = False) -> dict:
+    """Test metrics of the trainer's model on grouped rows: `auc, gauc, logloss, auc_ci, n_rows` (and
+    `auc_replicates`, see `ctr_scores`)."""
     compute, trainer.compute_metrics = trainer.compute_metrics, None
     try:
         output = trainer.predict(dataset)
     finally:
         trainer.compute_metrics = compute
     scores = ctr_scores(output.predictions, output.label_ids, np.asarray(dataset["user_ids"]),
-                        n_boot=n_boot if trainer.is_world_process_zero() else 0, seed=seed)
+                        n_boot=n_boot if trainer.is_world_process_zero() else 0, seed=seed,
+                        keep_replicates=keep_replicates)
     scores["n_rows"] = len(dataset)
     return scores
 

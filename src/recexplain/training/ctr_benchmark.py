@@ -157,11 +157,11 @@ def finetune(data, examples, settings: BenchmarkSettings, model: str, seed: int,
     start = time.perf_counter()
     trainer = train_ctr(build_ctr_model(model_args, data.feature_map), data.feature_map, examples, training_args)
     seconds = time.perf_counter() - start
-    scores = evaluate_ctr(trainer, examples.test, n_boot=settings.n_bootstrap, seed=seed)
+    scores = evaluate_ctr(trainer, examples.test, n_boot=settings.n_bootstrap, seed=seed, keep_replicates=True)
     best = trainer.state.best_metric
     return {"seed": seed, "auc": scores["auc"], "gauc": scores["gauc"], "logloss": scores["logloss"],
             "auc_ci": scores["auc_ci"], "validation_auc": best, "epochs": trainer.state.epoch,
-            "train_seconds": round(seconds, 1)}
+            "train_seconds": round(seconds, 1), "auc_replicates": scores["auc_replicates"]}
 
 
 def summarize(runs: Sequence[dict], pretrain_seconds: Sequence[float] = ()) -> dict:
@@ -177,6 +177,29 @@ def summarize(runs: Sequence[dict], pretrain_seconds: Sequence[float] = ()) -> d
            "train_seconds": mean("train_seconds"), "runs": list(runs)}
     if pretrain_seconds:
         out["pretrain_seconds"] = float(np.mean(pretrain_seconds))
+    return out
+
+
+def paired_differences(runs: dict, replicates: dict) -> dict:
+    """Every pair of models, the later in `BENCHMARK_MODELS` order minus the earlier (`"b - a"`): per seed the
+    AUC difference on the same test rows with its paired bootstrap 95% CI over users (both models' replicates
+    use the same draws of users), and over seeds the mean difference with the CI of that mean (the replicates'
+    differences averaged over seeds: test-row uncertainty, training seeds fixed). `runs`: model -> runs in seed
+    order; `replicates`: seed -> model -> `auc_replicates [n_boot]`."""
+    from ..metrics import paired_bootstrap_ci, percentile_ci
+
+    names = [m for m in BENCHMARK_MODELS if m in runs]
+    out = {}
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            per_seed = [{"seed": rb["seed"], "diff": rb["auc"] - ra["auc"],
+                         "ci": list(paired_bootstrap_ci(replicates[rb["seed"]][b], replicates[ra["seed"]][a]))}
+                        for ra, rb in zip(runs[a], runs[b])]
+            mean_replicates = np.mean([replicates[r["seed"]][b] - replicates[r["seed"]][a] for r in per_seed], axis=0)
+            low, high = percentile_ci(mean_replicates)
+            out[f"{b} - {a}"] = {"diff": float(np.mean([r["diff"] for r in per_seed])), "ci": [low, high],
+                                 "significant": bool(low > 0 or high < 0), "per_seed": per_seed,
+                                 "seeds_significant": sum(r["ci"][0] > 0 or r["ci"][1] < 0 for r in per_seed)}
     return out
 
 
@@ -225,6 +248,7 @@ def run_benchmark(datasets: Sequence[str], data_dir: Optional[str], seeds: Seque
             "n_train_rows": len(examples.train), "n_validation_rows": len(examples.validation),
             "data_seconds": round(time.perf_counter() - data_start, 1), "models": {}}
         runs = {m: [] for m in models}
+        replicates = {}  # seed -> model -> bootstrap AUCs of the test rows, for the paired differences
         pretrain_seconds = {k: [] for k in PRETRAININGS}
         needed = {NEEDS[m] for m in models if m in NEEDS}
         for seed in seeds:
@@ -237,10 +261,13 @@ def run_benchmark(datasets: Sequence[str], data_dir: Optional[str], seeds: Seque
                 for model in models:
                     progress and progress(f"{name} seed {seed}: {model}")
                     run = finetune(data, examples, settings, model, seed, tmp, pretrained)
+                    replicates.setdefault(seed, {})[model] = run.pop("auc_replicates")
                     logger.info("%s seed %d %s: test AUC %.4f [%.4f, %.4f]", name, seed, model, run["auc"], *run["auc_ci"])
                     runs[model].append(run)
                     entry["models"][model] = summarize(runs[model], pretrain_seconds.get(NEEDS.get(model), ()))
                     write()
+            entry["paired"] = paired_differences(runs, replicates)
+            write()
     write()
     return result
 

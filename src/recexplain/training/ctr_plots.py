@@ -4,6 +4,7 @@ dataset, error bars = the 95% bootstrap CI over test users.
     from recexplain.training.ctr_plots import ctr_benchmark_table, plot_ctr_benchmark
     plot_ctr_benchmark("results/ctr_benchmark.json", "ctr_benchmark.png")
     print(ctr_benchmark_table("results/ctr_benchmark.json"))          # markdown
+    print(ctr_paired_table("results/ctr_benchmark.json"))             # paired differences with their CIs
 """
 from __future__ import annotations
 
@@ -62,4 +63,24 @@ def ctr_benchmark_table(results: Union[dict, str, Path]) -> str:
             lines.append(f"| {name} | {model} | {m['auc']:.4f} | {m['auc_std']:.4f} | "
                          f"{m['auc_ci'][0]:.4f}-{m['auc_ci'][1]:.4f} | {gauc} | {m['logloss']:.4f} | "
                          f"{m['train_seconds']:.0f} |")
+    return "\n".join(lines)
+
+
+def ctr_paired_table(results: Union[dict, str, Path], pairs=None) -> str:
+    """Markdown table of a benchmark JSON's paired differences (`ctr_benchmark.paired_differences`): one row per
+    (dataset, pair), the mean AUC difference over seeds, its 95% paired-bootstrap CI over test users, whether the
+    CI excludes 0, and each seed's difference (* where that seed's CI excludes 0). `pairs`: the pair names to
+    show (default: all)."""
+    if not isinstance(results, dict):
+        results = json.loads(Path(results).read_text(encoding="utf-8"))
+    lines = ["| dataset | difference | AUC diff. (mean over seeds) | 95% CI | significant | per seed |",
+             "|---|---|---|---|---|---|"]
+    for name, entry in results["datasets"].items():
+        for pair, d in entry.get("paired", {}).items():
+            if pairs is not None and pair not in pairs:
+                continue
+            seeds = ", ".join(f"{r['diff']:+.4f}" + ("*" if r["ci"][0] > 0 or r["ci"][1] < 0 else "")
+                              for r in d["per_seed"])
+            lines.append(f"| {name} | {pair} | {d['diff']:+.4f} | {d['ci'][0]:+.4f} to {d['ci'][1]:+.4f} | "
+                         f"{'yes' if d['significant'] else 'no'} | {seeds} |")
     return "\n".join(lines)

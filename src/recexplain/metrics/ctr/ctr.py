@@ -94,13 +94,15 @@ def _weighted_auc(pos_w: np.ndarray, neg_w: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / den, np.nan)
 
 
-def auc_bootstrap_ci(preds, labels, user_ids, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple:
-    """Percentile bootstrap confidence interval of the AUC, resampling users.
+def auc_bootstrap(preds, labels, user_ids, n_boot: int = 1000, seed: int = 0) -> np.ndarray:
+    """AUC of `n_boot` bootstrap replicates resampling users: `[n_boot]`, NaN where a replicate has one class.
 
     Each replicate draws as many users as there are, with replacement, and
     computes the AUC over all impressions of the drawn users (a user drawn k
-    times counts k times). Returns `(low, high)`, the `alpha/2` and
-    `1 - alpha/2` quantiles (95% by default).
+    times counts k times). The draws depend only on `seed` and the number of
+    users, so two models scored on the same rows with the same seed get the
+    same replicates: their difference is a paired bootstrap
+    (`paired_bootstrap_ci`).
     """
     preds, labels, user_ids = _check(preds, labels, user_ids)
     if n_boot < 1:
@@ -118,11 +120,31 @@ def auc_bootstrap_ci(preds, labels, user_ids, n_boot: int = 1000, seed: int = 0,
         pos = np.stack([np.bincount(group, weights=row * labels, minlength=n_groups) for row in w])
         neg = np.stack([np.bincount(group, weights=row * (1 - labels), minlength=n_groups) for row in w])
         aucs.append(_weighted_auc(pos, neg))
-    aucs = np.concatenate(aucs)
-    aucs = aucs[~np.isnan(aucs)]
-    if aucs.size == 0:
+    return np.concatenate(aucs)
+
+
+def percentile_ci(values, alpha: float = 0.05) -> tuple:
+    """`(low, high)`: the `alpha/2` and `1 - alpha/2` quantiles of bootstrap `values` (`[n_boot]`, NaN skipped)."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if values.size == 0:
         raise ValueError("every bootstrap replicate had a single class; AUC undefined")
-    return float(np.quantile(aucs, alpha / 2)), float(np.quantile(aucs, 1 - alpha / 2))
+    return float(np.quantile(values, alpha / 2)), float(np.quantile(values, 1 - alpha / 2))
+
+
+def auc_bootstrap_ci(preds, labels, user_ids, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple:
+    """Percentile bootstrap confidence interval of the AUC, resampling users (`auc_bootstrap`). Returns
+    `(low, high)`, the `alpha/2` and `1 - alpha/2` quantiles (95% by default)."""
+    return percentile_ci(auc_bootstrap(preds, labels, user_ids, n_boot=n_boot, seed=seed), alpha)
+
+
+def paired_bootstrap_ci(replicates_a, replicates_b, alpha: float = 0.05) -> tuple:
+    """Percentile confidence interval of AUC(a) - AUC(b) from the two models' `auc_bootstrap` replicates of the
+    same rows and seed (`[n_boot]` each): `(low, high)`; the difference is significant when 0 lies outside."""
+    replicates_a, replicates_b = np.asarray(replicates_a, dtype=float), np.asarray(replicates_b, dtype=float)
+    if replicates_a.shape != replicates_b.shape:
+        raise ValueError(f"replicates differ in shape: {replicates_a.shape} vs {replicates_b.shape}")
+    return percentile_ci(replicates_a - replicates_b, alpha)
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
