@@ -149,6 +149,7 @@ def test_benchmark_json_and_plot(tmp_path):
     for scores in entry["models"].values():
         assert 0 <= scores["auc"] <= 1 and scores["auc_std"] == 0.0 and len(scores["auc_ci"]) == 2
         assert scores["train_seconds"] > 0 and {"gauc", "logloss"} <= set(scores)
+        assert scores["runs"][0]["steps"] == 2 and scores["runs"][0]["best_step"] in (1, 2)
     assert len(jobs) == 1 + 2 + len(BENCHMARK_MODELS)
     png = plot_ctr_benchmark(out, tmp_path / "bench.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -158,9 +158,11 @@ def finetune(data, examples, settings: BenchmarkSettings, model: str, seed: int,
     trainer = train_ctr(build_ctr_model(model_args, data.feature_map), data.feature_map, examples, training_args)
     seconds = time.perf_counter() - start
     scores = evaluate_ctr(trainer, examples.test, n_boot=settings.n_bootstrap, seed=seed, keep_replicates=True)
-    best = trainer.state.best_metric
+    state = trainer.state
+    best_step = int(state.best_model_checkpoint.rsplit("-", 1)[1]) if state.best_model_checkpoint else None
     return {"seed": seed, "auc": scores["auc"], "gauc": scores["gauc"], "logloss": scores["logloss"],
-            "auc_ci": scores["auc_ci"], "validation_auc": best, "epochs": trainer.state.epoch,
+            "auc_ci": scores["auc_ci"], "validation_auc": state.best_metric, "epochs": state.epoch,
+            "steps": state.global_step, "best_step": best_step,  # best_step == steps: still improving at the end
             "train_seconds": round(seconds, 1), "auc_replicates": scores["auc_replicates"]}
 
 
