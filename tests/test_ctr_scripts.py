@@ -156,10 +156,11 @@ def test_benchmark_json_and_plot(tmp_path):
     assert ctr_benchmark_table(out).count("| synthetic |") == len(BENCHMARK_MODELS)
     models, pairs = entry["models"], entry["paired"]  # every pair, paired bootstrap over the same test users
     assert len(pairs) == len(BENCHMARK_MODELS) * (len(BENCHMARK_MODELS) - 1) // 2
-    fg = pairs["srp4ctr_fgbert - srp4ctr_bert"]
-    assert fg["diff"] == pytest.approx(models["srp4ctr_fgbert"]["auc"] - models["srp4ctr_bert"]["auc"])
-    assert fg["ci"][0] <= fg["ci"][1] and fg["per_seed"][0]["seed"] == 0 and "auc_replicates" not in str(result)
-    assert ctr_paired_table(out, pairs=["srp4ctr_fgbert - srp4ctr_bert"]).count("| synthetic |") == 1
+    fg = pairs["srp4ctr_fgbert-srp4ctr_bert"]
+    assert fg["mean"] == pytest.approx(models["srp4ctr_fgbert"]["auc"] - models["srp4ctr_bert"]["auc"])
+    assert fg["ci_low"] <= fg["ci_high"] and fg["per_seed"][0]["seed"] == 0 and "auc_replicates" not in str(result)
+    assert {"srp4ctr_fgbert-srp4ctr_scratch", "din_qformer-din"} <= set(pairs)
+    assert ctr_paired_table(out, pairs=["srp4ctr_fgbert-srp4ctr_bert"]).count("| synthetic |") == 1
 
 
 def test_benchmark_script_cli_and_merge(tmp_path):
@@ -200,11 +201,11 @@ def test_paired_differences_over_seeds():
                          "bst": base[seed] + rng.normal(0, 0.02, size=200)} for seed in (0, 1)}
     runs = {m: [{"seed": s, "auc": float(np.median(replicates[s][m]))} for s in (0, 1)] for m in replicates[0]}
     pairs = paired_differences(runs, replicates)
-    assert list(pairs) == ["bst - din", "srp4ctr_fgbert - din", "srp4ctr_fgbert - bst"]  # later minus earlier
-    fg = pairs["srp4ctr_fgbert - din"]
-    assert fg["diff"] == pytest.approx(0.01, abs=1e-3) and fg["significant"] and fg["seeds_significant"] == 2
-    assert fg["ci"][1] - fg["ci"][0] < 0.004 and fg["per_seed"][1]["seed"] == 1  # no shared spread (0.01 each)
-    assert not pairs["bst - din"]["significant"] and pairs["bst - din"]["seeds_significant"] == 0
+    assert list(pairs) == ["bst-din", "srp4ctr_fgbert-din", "srp4ctr_fgbert-bst"]  # later minus earlier
+    fg = pairs["srp4ctr_fgbert-din"]
+    assert fg["mean"] == pytest.approx(0.01, abs=1e-3) and fg["significant"] and fg["seeds_significant"] == 2
+    assert fg["ci_high"] - fg["ci_low"] < 0.004 and fg["per_seed"][1]["seed"] == 1  # no shared spread (0.01 each)
+    assert not pairs["bst-din"]["significant"] and pairs["bst-din"]["seeds_significant"] == 0
 
 
 def test_benchmark_script_side_by_side(tmp_path, shared_data_dir):

@@ -183,25 +183,28 @@ def summarize(runs: Sequence[dict], pretrain_seconds: Sequence[float] = ()) -> d
 
 
 def paired_differences(runs: dict, replicates: dict) -> dict:
-    """Every pair of models, the later in `BENCHMARK_MODELS` order minus the earlier (`"b - a"`): per seed the
+    """Every pair of models, the later in `BENCHMARK_MODELS` order minus the earlier (key `"b-a"`): per seed the
     AUC difference on the same test rows with its paired bootstrap 95% CI over users (both models' replicates
-    use the same draws of users), and over seeds the mean difference with the CI of that mean (the replicates'
-    differences averaged over seeds: test-row uncertainty, training seeds fixed). `runs`: model -> runs in seed
-    order; `replicates`: seed -> model -> `auc_replicates [n_boot]`."""
+    use the same draws of users), and over seeds the `mean` difference with the CI of that mean (`ci_low`,
+    `ci_high`: the replicates' differences averaged over seeds, i.e. test-user uncertainty with the training
+    seeds fixed). `runs`: model -> runs in seed order; `replicates`: seed -> model -> `auc_replicates [n_boot]`."""
     from ..metrics import paired_bootstrap_ci, percentile_ci
+
+    def significant(d):
+        return d["ci_low"] > 0 or d["ci_high"] < 0
 
     names = [m for m in BENCHMARK_MODELS if m in runs]
     out = {}
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            per_seed = [{"seed": rb["seed"], "diff": rb["auc"] - ra["auc"],
-                         "ci": list(paired_bootstrap_ci(replicates[rb["seed"]][b], replicates[ra["seed"]][a]))}
-                        for ra, rb in zip(runs[a], runs[b])]
+            per_seed = [dict(zip(("seed", "diff", "ci_low", "ci_high"), (rb["seed"], rb["auc"] - ra["auc"], *(
+                paired_bootstrap_ci(replicates[rb["seed"]][b], replicates[ra["seed"]][a])))))
+                for ra, rb in zip(runs[a], runs[b])]
             mean_replicates = np.mean([replicates[r["seed"]][b] - replicates[r["seed"]][a] for r in per_seed], axis=0)
-            low, high = percentile_ci(mean_replicates)
-            out[f"{b} - {a}"] = {"diff": float(np.mean([r["diff"] for r in per_seed])), "ci": [low, high],
-                                 "significant": bool(low > 0 or high < 0), "per_seed": per_seed,
-                                 "seeds_significant": sum(r["ci"][0] > 0 or r["ci"][1] < 0 for r in per_seed)}
+            pair = dict(zip(("ci_low", "ci_high"), percentile_ci(mean_replicates)))
+            pair = {"mean": float(np.mean([r["diff"] for r in per_seed])), **pair, "significant": significant(pair),
+                    "seeds_significant": sum(map(significant, per_seed)), "per_seed": per_seed}
+            out[f"{b}-{a}"] = pair
     return out
 
 

@@ -79,8 +79,8 @@ def ctr_paired_table(results: Union[dict, str, Path], pairs=None) -> str:
         for pair, d in entry.get("paired", {}).items():
             if pairs is not None and pair not in pairs:
                 continue
-            seeds = ", ".join(f"{r['diff']:+.4f}" + ("*" if r["ci"][0] > 0 or r["ci"][1] < 0 else "")
+            seeds = ", ".join(f"{r['diff']:+.4f}" + ("*" if r["ci_low"] > 0 or r["ci_high"] < 0 else "")
                               for r in d["per_seed"])
-            lines.append(f"| {name} | {pair} | {d['diff']:+.4f} | {d['ci'][0]:+.4f} to {d['ci'][1]:+.4f} | "
+            lines.append(f"| {name} | {pair} | {d['mean']:+.4f} | {d['ci_low']:+.4f} to {d['ci_high']:+.4f} | "
                          f"{'yes' if d['significant'] else 'no'} | {seeds} |")
     return "\n".join(lines)
