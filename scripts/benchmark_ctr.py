@@ -1,6 +1,6 @@
-"""CTR benchmark: din, bst, srp4ctr_scratch, srp4ctr_bert, srp4ctr_fgbert and din_qformer on the same splits and
-negatives, trained in-process, selected on validation AUC, evaluated once on test (AUC, GAUC, LogLoss, 95%
-bootstrap CI of the AUC over test users).
+"""CTR benchmark: din, bst, srp4ctr_scratch, srp4ctr_sasrec, srp4ctr_bert, srp4ctr_fgbert and din_qformer on the
+same splits and negatives, trained in-process, selected on validation AUC, evaluated once on test (AUC, GAUC,
+LogLoss, 95% bootstrap CI of the AUC over test users, paired bootstrap differences between every two models).
 
     python scripts/benchmark_ctr.py --data_dir ../shared/data --datasets movielens-100k,taobao,amazon-beauty \
         --output results/ctr_benchmark.json --seeds 0,1,2 --plot results/ctr_benchmark.png     # full run

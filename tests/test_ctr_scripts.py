@@ -128,6 +128,10 @@ def test_build_ctr_model_loads_pretrained_encoders(tmp_path):
             assert not any(p.requires_grad for p in ctr.srp4ctr.parameters())
             if model == "srp4ctr":  # an item-id-only encoder gains side-information embeddings
                 assert ctr.config.use_side_info and hasattr(ctr.srp4ctr.embeddings.fields, "attr_embeddings")
+    assert build_ctr_model(CTRModelArguments(causal_attention=True, **sizes), fm).config.causal_attention
+    for bad in (dict(model="din"), dict(pretrained_dir=str(tmp_path / "True"))):  # bidirectional encoders only
+        with pytest.raises(ValueError, match="--causal_attention applies to srp4ctr trained from scratch"):
+            CTRModelArguments(causal_attention=True, **bad)
 
 
 def test_benchmark_json_and_plot(tmp_path):

@@ -172,6 +172,29 @@ def test_padding_is_ignored():
         torch.testing.assert_close(model(**changed).logits, model(**batch).logits, rtol=0, atol=1e-6)
 
 
+def test_causal_encoder_never_sees_later_events():
+    """`causal_attention` (the SASRec-style encoder): a state depends on its own and earlier events only, padding
+    is still ignored, and the CTR model still scores with it."""
+    config = CONFIGS["srp4ctr"](causal_attention=True)
+    encoder = SRP4CTRModel(config).eval()
+    batch = without_labels(ctr_batch(config))
+    history = {k: v for k, v in batch.items() if k.startswith("history")}
+    changed = {k: v.clone() for k, v in history.items()}
+    changed["history_item_ids"][:, 3] = 5  # event 3 of every user
+    before, after = encoder(**history).last_hidden_state, encoder(**changed).last_hidden_state  # [B, L, H]
+    torch.testing.assert_close(after[:, :3], before[:, :3], rtol=0, atol=1e-6)
+    assert not torch.allclose(after[0, 3:], before[0, 3:])
+    bidirectional = SRP4CTRModel(CONFIGS["srp4ctr"]()).eval()
+    bidirectional.load_state_dict(encoder.state_dict())
+    assert not torch.allclose(bidirectional(**changed).last_hidden_state[:, :3],
+                              bidirectional(**history).last_hidden_state[:, :3])
+    padded = {k: v.clone() for k, v in history.items()}
+    padded["history_item_ids"][1, -2:] = 5  # user 1's padding positions
+    torch.testing.assert_close(encoder(**padded).last_hidden_state[1, :-2], before[1, :-2], rtol=0, atol=1e-6)
+    model = SRP4CTRForCTRPrediction(config).eval()
+    assert torch.isfinite(model(**batch).logits).all()
+
+
 def test_tower_uses_encoder_key_value_of_each_layer():
     model = SRP4CTRForCTRPrediction(CONFIGS["srp4ctr"]()).eval()
     batch = without_labels(ctr_batch(model.config))

@@ -105,12 +105,19 @@ class CTRModelArguments(EncoderArguments):
     attention_hidden_sizes: str = field(default="80,40", metadata={"help": "DIN activation unit sizes"})
     num_query_tokens: int = field(default=4, metadata={"help": "din_qformer: K learnable queries / interest tokens"})
     num_query_layers: int = field(default=1, metadata={"help": "din_qformer: querying-transformer layers"})
+    causal_attention: bool = field(
+        default=False, metadata={"help": "srp4ctr from scratch: a unidirectional (SASRec-style) encoder, each event "
+                                         "attending only to earlier ones"})
 
     def __post_init__(self):
         if self.model not in CTR_MODELS:
             raise ValueError(f"model must be one of {tuple(CTR_MODELS)}, got {self.model!r}")
         if self.pretrained_dir and self.model not in PRETRAINED_MODELS:
             raise ValueError(f"--pretrained_dir applies to {PRETRAINED_MODELS} only, not {self.model!r}")
+        if self.causal_attention and (self.model != "srp4ctr" or self.pretrained_dir):
+            raise ValueError("--causal_attention applies to srp4ctr trained from scratch (the pre-trained encoders "
+                             f"are bidirectional), not to {self.model!r}" + (" with --pretrained_dir" * bool(
+                                 self.pretrained_dir)))
 
 
 def build_pretraining_model(args: PretrainingModelArguments, feature_map: FeatureMap) -> SRP4CTRForPreTraining:
@@ -132,7 +139,8 @@ def build_ctr_model(args: CTRModelArguments, feature_map: FeatureMap):
             num_query_layers=args.num_query_layers, **heads)
     kwargs = {**args.encoder_kwargs(), **heads, "use_side_info": heads.get("use_side_info", True)}
     if args.model == "srp4ctr":
-        return SRP4CTRForCTRPrediction(SRP4CTRConfig.from_feature_map(feature_map, **kwargs))
+        return SRP4CTRForCTRPrediction(SRP4CTRConfig.from_feature_map(
+            feature_map, causal_attention=args.causal_attention, **kwargs))
     if args.model == "din_qformer":
         return DINQFormerForCTRPrediction(DINQFormerConfig.from_feature_map(
             feature_map, attention_hidden_sizes=_sizes(args.attention_hidden_sizes),

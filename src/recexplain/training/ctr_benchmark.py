@@ -1,10 +1,12 @@
 """The CTR benchmark: per dataset, the same splits, feature map and negatives for every model; per seed, two
-pre-trainings (item-id BERT, FG-BERT) and six CTR models trained in-process, selected on validation AUC,
+pre-trainings (item-id BERT, FG-BERT) and seven CTR models trained in-process, selected on validation AUC,
 evaluated once on test. Used by `scripts/benchmark_ctr.py`.
 
 Models:
 - `din`, `bst`: the baselines, from scratch (with side information).
 - `srp4ctr_scratch`: the SRP4CTR cross-attention model, encoder randomly initialised.
+- `srp4ctr_sasrec`: the same with a unidirectional (SASRec-style, causal) encoder: the sequence model
+  practitioners already use, in the same harness.
 - `srp4ctr_bert`: its encoder pre-trained on item ids only (`use_side_info=False`); fine-tuned with the
   side-information embeddings added fresh, so it differs from `srp4ctr_fgbert` only in pre-training.
 - `srp4ctr_fgbert`: its encoder pre-trained with side information (FG-BERT).
@@ -48,7 +50,7 @@ from .ctr_data import (
 
 logger = logging.getLogger(__name__)
 
-BENCHMARK_MODELS = ("din", "bst", "srp4ctr_scratch", "srp4ctr_bert", "srp4ctr_fgbert", "din_qformer")
+BENCHMARK_MODELS = ("din", "bst", "srp4ctr_scratch", "srp4ctr_sasrec", "srp4ctr_bert", "srp4ctr_fgbert", "din_qformer")
 PRETRAININGS = {"bert": False, "fgbert": True}  # name -> use_side_info
 NEEDS = {"srp4ctr_bert": "bert", "srp4ctr_fgbert": "fgbert", "din_qformer": "fgbert"}
 
@@ -135,8 +137,9 @@ def pretrain(data, settings: BenchmarkSettings, use_side_info: bool, seed: int, 
 def finetune(data, examples, settings: BenchmarkSettings, model: str, seed: int, work_dir: Path,
              pretrained: Optional[dict] = None) -> dict:
     """Train one benchmark model, select on validation, evaluate on test; returns its test scores."""
-    name = {"srp4ctr_scratch": "srp4ctr", "srp4ctr_bert": "srp4ctr", "srp4ctr_fgbert": "srp4ctr"}.get(model, model)
+    name = "srp4ctr" if model.startswith("srp4ctr") else model
     model_args = CTRModelArguments(
+        causal_attention=model == "srp4ctr_sasrec",
         model=name, pretrained_dir=str(pretrained[NEEDS[model]]) if model in NEEDS else None,
         freeze_encoder=settings.freeze_encoder if model in NEEDS else None, use_side_info=True,
         hidden_size=settings.hidden_size, num_hidden_layers=settings.num_hidden_layers,

@@ -25,6 +25,8 @@ class SRP4CTRConfig(CTRTransformerConfig):
         freeze_encoder (`bool`): CTR models keep the (pre-trained) encoder fixed (no gradients, eval mode).
         num_query_tokens (`int`): `K` learnable queries of the querying transformer.
         num_query_layers (`int`): layers of the querying transformer.
+        causal_attention (`bool`): each event attends only to itself and earlier events (SASRec's
+            unidirectional encoder) instead of the whole history; the CTR tower still reads every position.
     """
 
     model_type = "srp4ctr"
@@ -37,6 +39,7 @@ class SRP4CTRConfig(CTRTransformerConfig):
     freeze_encoder: bool = False
     num_query_tokens: int = 4
     num_query_layers: int = 1
+    causal_attention: bool = False
 
     def __post_init__(self, **kwargs):
         weights = {field: 1.0 for field in PRETRAINING_FIELDS}

@@ -156,6 +156,10 @@ class SRP4CTRModel(SRP4CTRPreTrainedModel):
             history_mask = history_item_ids != self.config.pad_token_id
         hidden = self.embeddings(history_item_ids, history_attr_ids, history_behavior_ids, history_time_ids)  # [B, L, H]
         mask = extended_attention_mask(history_mask, hidden.dtype)  # [B, 1, 1, L]
+        if self.config.causal_attention:  # no event sees a later one
+            length = hidden.shape[1]
+            later = torch.ones(length, length, dtype=torch.bool, device=hidden.device).triu(1)  # [L, L]
+            mask = mask.expand(-1, -1, length, -1).masked_fill(later, torch.finfo(hidden.dtype).min)  # [B, 1, L, L]
         all_hidden, key_values = [hidden], []
         for layer in self.layers:
             hidden, key_value = layer(hidden, mask)  # [B, L, H], 2 x [B, nh, L, hd]
