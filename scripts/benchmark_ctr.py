@@ -11,6 +11,8 @@ LogLoss, 95% bootstrap CI of the AUC over test users, paired bootstrap differenc
     python scripts/benchmark_ctr.py config.yaml                                                      # YAML keys
     python scripts/benchmark_ctr.py --merge a.json,b.json --output all.json --plot all.png     # union of two runs
     python scripts/benchmark_ctr.py --data_dir ../shared/data --quick --workers 2 --output q.json  # 2 processes
+    python scripts/benchmark_ctr.py --data_dir ../shared/data --datasets amazon-beauty --ablation loss_weights \
+        --output results/ctr_ablation_loss_weights.json       # a named grid (ctr_ablation.ABLATIONS), on validation
 
 Settings: `recexplain.training.ctr_benchmark.QUICK` / `FULL` (every value is written to the JSON); single fields
 can be overridden, e.g. `--pretrain_steps 1000`. The JSON is rewritten after every model, so a long run can be
@@ -43,6 +45,7 @@ from recexplain.training.ctr_benchmark import (
     merge_benchmark_results,
     run_benchmark,
 )
+from recexplain.training.ctr_ablation import ABLATIONS, ablation_table, run_ablation
 from recexplain.training.ctr_plots import ctr_paired_table, plot_ctr_benchmark
 
 logger = logging.getLogger("benchmark_ctr")
@@ -66,6 +69,10 @@ class BenchmarkArguments:
         default=1, metadata={"help": "run the datasets in this many processes side by side (one thread each; parts "
                                      "and logs next to --output) and merge them; 2 on a 2-core machine"}
     )
+    ablation: Optional[str] = field(
+        default=None, metadata={"help": f"run a named grid instead ({', '.join(ABLATIONS)}; its own models; compared "
+                                        "on validation AUC): one JSON with every variant, parts next to it"}
+    )
     merge: Optional[str] = field(
         default=None, metadata={"help": "comma-separated result JSONs of runs over disjoint datasets (e.g. started side "
                                         "by side): write their union to --output (and --plot) instead of running"}
@@ -82,7 +89,8 @@ class BenchmarkArguments:
 
 
 def run(args, argv):
-    """Train and evaluate every (dataset, seed, model) with a progress bar; returns the result dict."""
+    """Train and evaluate every (dataset, seed, model) with a progress bar (with `--ablation`, every variant of
+    the grid); returns the result dict."""
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
     settings = QUICK if args.quick else FULL
@@ -94,6 +102,15 @@ def run(args, argv):
     header = {"command": "python scripts/benchmark_ctr.py " + shlex.join(argv), "quick": args.quick,
               "torch_threads": torch.get_num_threads(),
               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    if args.ablation:
+        if args.ablation not in ABLATIONS:
+            raise ValueError(f"--ablation: unknown grid {args.ablation!r}; known: {sorted(ABLATIONS)}")
+        models, variants = ABLATIONS[args.ablation]
+        total = len(variants) * count_jobs(names, seeds, models)
+        with tqdm(total=total, desc=f"CTR ablation {args.ablation}", unit="job") as bar:
+            return run_ablation(args.ablation, names, args.data_dir, seeds, settings, args.output,
+                                progress=lambda description: (bar.update(1), bar.set_description(description)),
+                                header=header)
 
     with tqdm(total=count_jobs(names, seeds, models), desc="CTR benchmark", unit="job") as bar:
         last = {"desc": None}
@@ -175,6 +192,11 @@ def main(argv=None):
     names = comma_list(args.datasets)
     if len(set(names)) != len(names):
         raise ValueError(f"--datasets names a dataset twice: {args.datasets}")
+    if args.ablation:
+        result = run(args, argv)
+        print(ablation_table(result))
+        logger.info("wrote %s (%.0f s)", args.output, result["total_seconds"])
+        return
     if args.merge:
         parts = [json.loads(Path(p).read_text(encoding="utf-8")) for p in comma_list(args.merge)]
         result = _write(merge_benchmark_results(parts), args.output)

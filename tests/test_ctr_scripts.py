@@ -196,6 +196,45 @@ def test_benchmark_script_cli_and_merge(tmp_path):
         merge_benchmark_results([part, other])
 
 
+def test_ablation_grid_end_to_end(tmp_path):
+    """A tiny grid on the synthetic data: every variant runs, is compared on validation AUC and kept."""
+    from recexplain.training.ctr_ablation import ABLATIONS, ablation_table, run_ablation, variant_settings
+    from recexplain.training.ctr_benchmark import QUICK, field_loss_weights
+
+    import dataclasses
+
+    settings = dataclasses.replace(QUICK, max_seq_len=8, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                   pretrain_steps=2, ctr_max_steps=2, max_train_targets_per_user=1,
+                                   num_eval_negatives=4, max_validation_users=50, n_bootstrap=10, max_windows_per_user=1)
+    grid = (("srp4ctr_fgbert",), {"sum": {}, "no_behavior_time": ABLATIONS["loss_weights"][1]["no_behavior_time"],
+                                  "log_vocab": {"loss_weights": "log_vocab"}})
+    out = tmp_path / "ablation.json"
+    result = run_ablation("tiny", ["synthetic"], None, [0], settings, out, grid=grid)
+    assert json.loads(out.read_text()) == result and list(result["variants"]) == ["sum", "no_behavior_time", "log_vocab"]
+    for variant in result["variants"]:
+        scores = result["variants"][variant]["datasets"]["synthetic"]["srp4ctr_fgbert"]
+        assert 0 <= scores["validation_auc"] <= 1 and scores["auc_per_seed"] == [pytest.approx(scores["auc"])]
+        assert (tmp_path / f"ablation.{variant}.json").exists()
+    assert result["variants"]["no_behavior_time"]["settings"]["behavior_mask_prob"] == 0.0
+    best = result["best"]["synthetic"]["srp4ctr_fgbert"]
+    assert best["validation_auc"] == max(v["datasets"]["synthetic"]["srp4ctr_fgbert"]["validation_auc"]
+                                         for v in result["variants"].values())
+    assert ablation_table(result).count("(best)") == 1
+    assert variant_settings(QUICK, {"pretrain_steps": 0.5}).pretrain_steps == QUICK.pretrain_steps // 2
+    with pytest.raises(ValueError, match="unknown ablation"):
+        run_ablation("nope", ["synthetic"], None, [0], settings, out)
+
+    class Vocab:  # item ids 1000, behaviours 10
+        def vocab_size(self, field):
+            return {"item_id": 1000, "behavior": 10}.get(field, 100)
+
+    weights = field_loss_weights("log_vocab", Vocab())
+    assert weights["item_id_loss_weight"] == 1.0 and weights["behavior_loss_weight"] == pytest.approx(3.0)
+    assert field_loss_weights({"behavior": 0}, Vocab()) == {"behavior_loss_weight": 0.0}
+    with pytest.raises(ValueError, match="loss_weights"):
+        field_loss_weights({"clicks": 1}, Vocab())
+
+
 def test_paired_differences_over_seeds():
     from recexplain.training.ctr_benchmark import paired_differences
 
