@@ -325,7 +325,10 @@ def write_results(results, per_seed, bench, data_args, timings, started) -> None
     Path(bench.output).write_text(json.dumps(results, indent=1))
 
 
-RUN_SPECIFIC = ("output", "work_dir", "seed", "seeds", "merge", "judge_path")  # may differ between merged parts
+# settings that may differ between merged parts: where they ran, their seeds, and the saved models a part reused (a
+# part of one seed reuses that seed's backbone and estimator; every part's command stays in `merged_from`)
+RUN_SPECIFIC = ("output", "work_dir", "seed", "seeds", "merge", "judge_path", "backbone_path", "lm_backbone_path",
+                "mi_estimator_path")
 
 
 def merge_reports(paths: list) -> dict:

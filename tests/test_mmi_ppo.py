@@ -141,13 +141,15 @@ def test_keep_best_picks_the_best_target_among_evaluations_that_keep_the_text():
 
     callback = AlignmentCallback(None, None, {}, [], [], [], reward_type="rating", text_tolerance=0.1)
     policy = torch.nn.Linear(1, 1, bias=False)
-    for step, (spearman, text, repeat) in enumerate([(0.2, 10.0, 0.0), (0.3, 9.5, 0.01), (0.9, 8.0, 0.0),
-                                                     (0.8, 9.2, 0.2), (0.25, 10.0, 0.0)]):
+    for step, (spearman, text, repeat, bleu1) in enumerate([
+            (0.2, 10.0, 0.0, 10.0), (0.3, 9.5, 0.01, 9.5), (0.9, 8.0, 0.0, 8.0), (0.8, 9.2, 0.2, 9.2),
+            (0.7, 9.5, 0.0, 8.5), (0.25, 10.0, 0.0, 10.0)]):
         record = {"step": step, "rating_alignment_spearman": spearman, "fmr": 0.0, "text_score": text,
-                  "repeat_rate": repeat}
+                  "repeat_rate": repeat, "bleu1": bleu1, "rougeL": 2 * text - bleu1, "usr": 0.5}
         record["target"] = callback.target(record)
         callback.history.append(record)
         policy.weight.data.fill_(step)
         callback.consider(record, policy)
-    # step 2 loses 20% of the text score, step 3 loops: step 1 is the best that keeps the text
+    # step 2 loses 20% of the text score, step 3 loops, step 4 keeps the mean score but loses 15% of BLEU-1 (ROUGE-L
+    # up): step 1 is the best that keeps the text
     assert callback.best_step == 1 and callback.best_state["weight"].item() == 1.0

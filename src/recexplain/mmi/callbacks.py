@@ -36,6 +36,7 @@ REWARD_TARGETS = {  # reward type -> validation signal that the run's best polic
     "joint": lambda record, eps: (1 - eps) * record["rating_alignment_spearman"] + eps * record["fmr"],
 }
 TEXT_KEYS = ("bleu1", "rougeL", "usr", "distinct2", "repeat_rate", "fmr")
+GUARDED_TEXT_KEYS = ("text_score", "bleu1", "rougeL", "usr")  # keep-best: none may fall beyond the tolerance
 
 
 class AlignmentCallback(_TrainerBound):
@@ -45,7 +46,9 @@ class AlignmentCallback(_TrainerBound):
     of `records`, their `text_score`, and `target` (the reward's own validation signal, `REWARD_TARGETS`).
 
     Keep-best (`text_tolerance` not None): the policy weights of the evaluation with the highest `target` among
-    those whose `text_score` stays within `text_tolerance` of the start's and whose repeat rate stays under
+    those whose text score, BLEU-1, ROUGE-L and USR (`GUARDED_TEXT_KEYS`) each stay within `text_tolerance` of
+    the start's (no metric traded for another: the mean score alone let BLEU-1 fall 20% while ROUGE-L held) and
+    whose repeat rate stays under
     `MAX_REPEAT_RATE` (or the start's, if higher) are kept in `best_state` (step 0 = the unchanged policy always
     qualifies), so PPO cannot trade the text for the reward: `best_record` (`best_step`) says which evaluation won.
     Runs on the main process only; `history` holds one dict per evaluation.
@@ -94,7 +97,7 @@ class AlignmentCallback(_TrainerBound):
     def keeps_text(self, record: Dict) -> bool:
         """Whether `record`'s text is within `text_tolerance` of the first evaluation's (see the class docstring)."""
         start = self.history[0]
-        return (record["text_score"] >= (1 - self.text_tolerance) * start["text_score"]
+        return (all(record[k] >= (1 - self.text_tolerance) * start[k] for k in GUARDED_TEXT_KEYS)
                 and record["repeat_rate"] <= max(MAX_REPEAT_RATE, start["repeat_rate"]))
 
     def restore_best(self) -> None:

@@ -70,12 +70,12 @@ class MMIScriptArguments:
     mi_update_epochs: int = field(default=1, metadata={"help": "MINE epochs per MI update."})
     keep_best: bool = field(
         default=True, metadata={"help": "Save the policy of the alignment evaluation with the best validation signal "
-                                        "of the reward (Spearman / FMR) whose text score stays within "
-                                        "--text_tolerance of the start's (else: the last policy)."}
+                                        "of the reward (Spearman / FMR) whose text score, BLEU-1, ROUGE-L and USR "
+                                        "each stay within --text_tolerance of the start's (else: the last policy)."}
     )
     text_tolerance: float = field(
-        default=0.1, metadata={"help": "Largest relative drop of the validation text score (mean of BLEU-1 and "
-                                       "ROUGE-L x non-looping share x diversity) that --keep_best accepts."}
+        default=0.1, metadata={"help": "Largest relative drop of each validation text metric (the text score, BLEU-1, "
+                                       "ROUGE-L, USR) that --keep_best accepts."}
     )
 
 
