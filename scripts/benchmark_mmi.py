@@ -297,8 +297,9 @@ def mmi_goals(results: dict) -> dict:
             figures = gain("mmi_rating", key)
             goals[f"mmi_rating_raises_{key}_beyond_spread"] = {"met": figures["gain"] > figures["spread"], **figures}
     if "mmi_feature" in results:
-        figures = gain("mmi_feature", "fmr")
-        goals["mmi_feature_raises_fmr_by_13_points"] = {"met": figures["gain"] >= 0.13, **figures}
+        figures = gain("mmi_feature", "fmr")  # "possible": the largest gain a backbone leaves (all features named)
+        goals["mmi_feature_raises_fmr_by_13_points"] = {"met": figures["gain"] >= 0.13, **figures,
+                                                        "possible": 1.0 - figures["backbone"]}
     for name in (m for m in RUNS if m in results):
         row = results[name]["mean"]
         goals[f"{name}_bleu1_within_10pct"] = {"met": row["bleu1"] >= 0.9 * base["mean"]["bleu1"],

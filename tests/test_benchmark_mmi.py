@@ -120,3 +120,8 @@ def test_goals_compare_gains_with_the_seed_spread():
     assert goals["mmi_rating_bleu1_within_10pct"]["met"] and goals["mmi_rating_usr_not_lower"]["met"]
     assert not goals["mmi_rating_repeat_rate_below_5pct"]["met"]  # the fake repeat rate is 1.0 on average
     assert base["mean"]["bleu1"] == 1.0
+    part["backbone"] = module.aggregate({s: {k: 0.9 for k in module.METRIC_KEYS} for s in (0, 1, 2)})
+    part["mmi_feature"] = module.aggregate({s: {k: 0.95 for k in module.METRIC_KEYS} for s in (0, 1, 2)})
+    fmr = module.mmi_goals(part)["mmi_feature_raises_fmr_by_13_points"]
+    assert not fmr["met"] and fmr["gain"] == pytest.approx(0.05)
+    assert fmr["possible"] == pytest.approx(0.1)  # a backbone naming 90% of the features leaves at most 10 points
