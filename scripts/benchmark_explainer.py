@@ -131,7 +131,7 @@ def train_and_score(bench, model_args, splits, tokenizer, tokenized, work_dir, s
     for row, generation_kwargs in decodings.items():
         texts, ratings = generate_explanations(trainer.model, tokenizer, test, max_new_tokens, **generation_kwargs)
         scores = explanation_scores(texts, ratings, test, features)
-        scores.update(avg_length=average_length(texts), train_seconds=round(seconds, 1),
+        scores.update(train_seconds=round(seconds, 1),
                       best_eval_text_score=trainer.state.best_metric, epochs_run=trainer.state.epoch,
                       **{f"decoding_{k}": v for k, v in {**PLAIN_GREEDY, **generation_kwargs}.items()})
         rows[row] = scores, texts
@@ -218,7 +218,6 @@ def main():
     results = {name: summarize_seeds(runs) for name, runs in per_seed.items()}
     retrieved = item_retrieval(train, test)
     results["item_retrieval"] = explanation_scores(retrieved, None, test, features)
-    results["item_retrieval"]["avg_length"] = average_length(retrieved)
     samples["item_retrieval"] = retrieved[: bench.num_samples]
     for name, predict in (("mean_rating", mean_rating), ("bias_rating", bias_rating)):
         results[name] = _rating_scores(predict(train, test), test)
@@ -229,7 +228,7 @@ def main():
         "data_file": data_args.data_file or "synthetic",
         "split_sizes": {name: len(part) for name, part in splits.items()},
         "num_features": len(features), "vocab_size": len(tokenizer),
-        "reference_avg_length": average_length([r["explanation"] for r in test]),
+        "reference_avg_length": float(np.mean([len(r["explanation"].split()) for r in test])),
         "settings": {"benchmark": asdict(bench), "data": asdict(data_args), "model": asdict(model_args)},
         "results": results, "goals": goals, "samples": samples,
         "total_seconds": round(time.time() - started, 1),
@@ -273,11 +272,6 @@ def merge_reports(paths: list) -> dict:
             "merged_from": [part["command"] for part in parts], "results": results,
             "goals": benchmark_goals(results, first["data_file"]), "samples": samples,
             "total_seconds": sum(part["total_seconds"] for part in parts)}
-
-
-def average_length(texts):
-    """Mean number of tokens per explanation."""
-    return sum(len(t.split()) for t in texts) / max(1, len(texts))
 
 
 def _rating_scores(predictions, test):

@@ -260,8 +260,10 @@ def run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir, timings
 
 
 def aggregate(per_seed: Dict[int, Dict]) -> Dict:
-    """`{"mean", "std", "seeds", "per_seed"}` of one model over seeds (`std`: sample std, 0.0 for one seed)."""
-    values = {k: np.array([scores[k] for scores in per_seed.values()], dtype=float) for k in METRIC_KEYS}
+    """`{"mean", "std", "seeds", "per_seed"}` of one model over seeds (`std`: sample std, 0.0 for one seed), over the
+    `METRIC_KEYS` every seed has (reports of earlier versions lack the newer ones)."""
+    keys = [k for k in METRIC_KEYS if all(k in scores for scores in per_seed.values())]
+    values = {k: np.array([scores[k] for scores in per_seed.values()], dtype=float) for k in keys}
     return {"mean": {k: float(v.mean()) for k, v in values.items()},
             "std": {k: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for k, v in values.items()},
             "seeds": list(per_seed), "per_seed": {str(seed): scores for seed, scores in per_seed.items()}}

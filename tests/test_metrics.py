@@ -187,10 +187,20 @@ def test_degeneration_metrics_hand_computed(explanation):
     assert out["distinct2"] == pytest.approx(7 / 9)
     assert out["repeat_rate"] == pytest.approx(2 / 4)  # "love the love the" (n=2), "a a" (n=1)
     assert out["empty_rate"] == pytest.approx(1 / 4)
+    assert out["avg_length"] == pytest.approx(12 / 4) and out["length_ratio"] == pytest.approx(12 / 4)
     # "the love the" repeats nothing; with n = 2 a bigram may not occur twice: "love the" does, "a a" still counts
     assert not M.loops("the love the".split())
     assert explanation.compute(predictions=preds, references=["x"] * 4, repeat_ngram_size=2)["repeat_rate"] == 0.5
     assert explanation.compute(predictions=preds, references=["x"] * 4, repeat_ngram_size=1)["repeat_rate"] == 0.5
+
+
+def test_length_ratio_is_what_the_brevity_penalty_reads(explanation):
+    refs = ["the strap is very nice for the price", "these strings sound great"]  # 12 reference tokens
+    full = explanation.compute(predictions=refs, references=refs)
+    short = explanation.compute(predictions=["the strap is very nice", "these strings sound great"], references=refs)
+    assert full["length_ratio"] == 1.0 and short["length_ratio"] == pytest.approx(9 / 12)
+    # every word of the short ones is right (unigram precision 1), yet BLEU-1 = the brevity penalty
+    assert short["bleu1"] == pytest.approx(100 * np.exp(1 - 1 / short["length_ratio"]))
 
 
 @pytest.mark.parametrize("text, loops", [

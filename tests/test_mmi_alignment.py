@@ -1,6 +1,8 @@
 """Alignment evaluation: the judge, the 3-class mapping, cross-fitted MI and the full metric set."""
+import importlib.util
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +24,7 @@ from recexplain.mmi.judge import (
 from recexplain.mmi.mine import MINETrainingArguments
 from recexplain.models.explainer import RecExplainerConfig, RecExplainerForConditionalGeneration
 
+ROOT = Path(__file__).resolve().parents[1]
 WORDS = {1: "awful", 2: "poor", 3: "okay", 4: "good", 5: "superb"}
 
 
@@ -188,3 +191,28 @@ def test_evaluate_explainer_reports_every_metric(synthetic):
     assert 0 <= result["rating_alignment_acc"] <= result["rating_alignment_acc_3class"] <= 1
     assert -1 <= result["rating_alignment_spearman"] <= 1 and 0 < result["constant_sentence_acc"] <= 1
     assert len(result["samples"]) == 3 and result["num_examples"] == len(splits["test"])
+
+
+def test_score_explainer_splits_bleu1_into_precision_and_brevity(synthetic, tmp_path, monkeypatch):
+    splits, tokenizer = synthetic
+    script = importlib.util.spec_from_file_location("score_explainer", ROOT / "scripts" / "score_explainer.py")
+    module = importlib.util.module_from_spec(script)
+    script.loader.exec_module(module)
+    torch.manual_seed(0)
+    config = RecExplainerConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                intermediate_size=64, pad_token_id=tokenizer.pad_token_id,
+                                bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    model = RecExplainerForConditionalGeneration(config)
+    features = sorted(set(splits["train"]["feature"]))
+    row = module.text_scores(model, tokenizer, splits["test"], features, max_new_tokens=6)
+    assert row["bleu1"] == pytest.approx(row["unigram_precision"] * row["brevity_penalty"])
+    assert 0 < row["brevity_penalty"] <= 1 and row["avg_length"] <= 6  # at most 6 new tokens, <eos> not counted
+    references = sum(len(t.split()) for t in splits["test"]["explanation"])
+    assert row["length_ratio"] == pytest.approx(row["avg_length"] * len(splits["test"]) / references)
+    # end to end: a model saved with another vocabulary is refused, naming its folder
+    other = tmp_path / "other"
+    model.save_pretrained(other)
+    build_explanation_tokenizer(splits["test"]).save_pretrained(other)
+    monkeypatch.setattr(sys, "argv", ["score_explainer.py", "--models", str(other), "--output", str(tmp_path / "o.json")])
+    with pytest.raises(ValueError, match="other"):
+        module.main()

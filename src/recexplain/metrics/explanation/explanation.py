@@ -35,6 +35,10 @@ strings that are already tokenized); no lowercasing or re-tokenization.
   guitar is a great guitar"); the loops of a degenerate greedy decoder, of any
   period.
 - `empty_rate`: share of generated explanations without any token.
+- `avg_length`: mean tokens per generated explanation; `length_ratio`: generated
+  tokens / reference tokens over the corpus, what BLEU's brevity penalty reads
+  (`exp(1 - 1 / length_ratio)` below 1): BLEU falls with shorter sentences even
+  when the words chosen are as good.
 - With `features` (the ground-truth feature of each sample):
   `fmr`, feature matching ratio: fraction of generated explanations that
   contain their own ground-truth feature (as a contiguous token sequence).
@@ -57,7 +61,8 @@ Args:
     Pass `features`/`feature_vocab`/`repeat_ngram_size` to `compute` (not to `add_batch`).
 Returns:
     `dict`: `bleu1`, `bleu4`, `rouge1`, `rouge2`, `rougeL` (percentages),
-    `usr`, `distinct1`, `distinct2`, `repeat_rate`, `empty_rate` (fractions), `usn` (count),
+    `usr`, `distinct1`, `distinct2`, `repeat_rate`, `empty_rate` (fractions), `usn` (count), `avg_length`,
+    `length_ratio`,
     and when requested `fmr`, `fcr` (fractions), `div`.
 Examples:
     >>> m = recexplain.metrics.load("explanation")
@@ -200,6 +205,8 @@ class Explanation(evaluate.Metric):
         out["distinct1"], out["distinct2"] = distinct_n(preds, 1), distinct_n(preds, 2)
         out["repeat_rate"] = repeat_rate(preds, repeat_ngram_size)
         out["empty_rate"] = sum(not p for p in preds) / len(preds)
+        out["avg_length"] = sum(map(len, preds)) / len(preds)
+        out["length_ratio"] = sum(map(len, preds)) / max(1, sum(map(len, refs)))
         if features is not None:
             out["fmr"] = feature_matching_ratio(preds, list(features))
         if feature_vocab is not None:
