@@ -201,6 +201,9 @@ def test_length_ratio_is_what_the_brevity_penalty_reads(explanation):
     assert full["length_ratio"] == 1.0 and short["length_ratio"] == pytest.approx(9 / 12)
     # every word of the short ones is right (unigram precision 1), yet BLEU-1 = the brevity penalty
     assert short["bleu1"] == pytest.approx(100 * np.exp(1 - 1 / short["length_ratio"]))
+    # 8 generated tokens of which 7 are in their reference: BLEU-1 = 100 * exp(1 - 12 / 8) * 7 / 8
+    mixed = explanation.compute(predictions=["the strap is bad", "these strings sound great"], references=refs)
+    assert mixed["bleu1"] == pytest.approx(100 * np.exp(1 - 12 / 8) * 7 / 8)
 
 
 @pytest.mark.parametrize("text, loops", [

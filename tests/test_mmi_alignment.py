@@ -205,8 +205,9 @@ def test_score_explainer_splits_bleu1_into_precision_and_brevity(synthetic, tmp_
     model = RecExplainerForConditionalGeneration(config)
     features = sorted(set(splits["train"]["feature"]))
     row = module.text_scores(model, tokenizer, splits["test"], features, max_new_tokens=6)
-    assert row["bleu1"] == pytest.approx(row["unigram_precision"] * row["brevity_penalty"])
-    assert 0 < row["brevity_penalty"] <= 1 and row["avg_length"] <= 6  # at most 6 new tokens, <eos> not counted
+    assert 0 < row["brevity_penalty"] <= 1 and 0 <= row["unigram_precision"] <= 100
+    assert row["brevity_penalty"] == pytest.approx(math.exp(1 - 1 / row["length_ratio"]))  # random model: short
+    assert row["avg_length"] <= 6  # at most 6 new tokens, <eos> not counted
     references = sum(len(t.split()) for t in splits["test"]["explanation"])
     assert row["length_ratio"] == pytest.approx(row["avg_length"] * len(splits["test"]) / references)
     # end to end: a model saved with another vocabulary is refused, naming its folder
