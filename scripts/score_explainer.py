@@ -12,12 +12,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
 from transformers import AutoTokenizer, HfArgumentParser
 
-from recexplain.data.explanation_tokenizer import decode_explanation
-from recexplain.mmi.alignment import generate_explanations
-from recexplain.mmi.data import encode_prompts, predict_ratings, prompt_texts
+from recexplain.mmi.alignment import explain_records
 from recexplain.models.explainer import RecExplainerForConditionalGeneration
 from recexplain.training.cli import comma_list, parse_dataclasses
 from recexplain.training.explainer import ExplanationDataArguments, prepare_explanation_data, training_features
@@ -36,10 +33,7 @@ class ScoreArguments:
 
 def text_scores(model, tokenizer, records, features, max_new_tokens: int) -> dict:
     """`KEYS` of `model`'s greedy explanations of `records` (a `datasets.Dataset`) from its predicted ratings."""
-    columns = records.to_dict()
-    predicted = predict_ratings(model, tokenizer, columns)  # [N]
-    prompts = encode_prompts(tokenizer, prompt_texts(columns, predicted.tolist()))
-    texts = [decode_explanation(tokenizer, r) for r in generate_explanations(model, tokenizer, prompts, max_new_tokens)]
+    predicted, _, _, texts = explain_records(model, tokenizer, records.to_dict(), max_new_tokens)
     scores = explanation_scores(texts, predicted.tolist(), records.to_list(), features)
     ratio = scores["length_ratio"]
     scores["brevity_penalty"] = 1.0 if ratio >= 1 else (math.exp(1 - 1 / ratio) if ratio > 0 else 0.0)
@@ -49,7 +43,6 @@ def text_scores(model, tokenizer, records, features, max_new_tokens: int) -> dic
 
 def main():
     args, data_args = parse_dataclasses(HfArgumentParser((ScoreArguments, ExplanationDataArguments)))
-    torch.manual_seed(0)
     splits, tokenizer, _ = prepare_explanation_data(data_args, args.max_new_tokens - 1)
     features = training_features(splits)
     models = {}

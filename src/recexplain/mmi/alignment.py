@@ -91,6 +91,15 @@ def cross_fitted_mi(tokenizer, input_ids: torch.Tensor, attention_mask: torch.Te
             "mi_rating_normalized": mi["dv"] / h if h > 0 else 0.0}
 
 
+def explain_records(model, tokenizer, columns: Dict[str, list], max_new_tokens: int = 16, batch_size: int = 128):
+    """The explanations a user gets for record `columns`: the rating head's predictions written into the queries,
+    then greedy decoding. Returns `(predicted [N] floats, prompts, responses [N] token-id lists, texts [N])`."""
+    predicted = predict_ratings(model, tokenizer, columns, batch_size)  # [N]
+    prompts = encode_prompts(tokenizer, prompt_texts(columns, predicted.tolist()))
+    responses = generate_explanations(model, tokenizer, prompts, max_new_tokens, batch_size)
+    return predicted, prompts, responses, [decode_explanation(tokenizer, r) for r in responses]
+
+
 def evaluate_explainer(model, tokenizer, records, judge: RatingJudge, feature_vocab: Optional[Sequence[str]] = None,
                        max_new_tokens: int = 16, batch_size: int = 128,
                        mine_args: Optional[MINETrainingArguments] = None, seed: int = 0,
@@ -103,10 +112,7 @@ def evaluate_explainer(model, tokenizer, records, judge: RatingJudge, feature_vo
     """
     columns = records.to_dict() if hasattr(records, "to_dict") else records
     rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
-    predicted = predict_ratings(model, tokenizer, columns, batch_size)  # [N] floats
-    prompts = encode_prompts(tokenizer, prompt_texts(columns, predicted.tolist()))
-    responses = generate_explanations(model, tokenizer, prompts, max_new_tokens, batch_size)
-    texts = [decode_explanation(tokenizer, r) for r in responses]
+    predicted, prompts, responses, texts = explain_records(model, tokenizer, columns, max_new_tokens, batch_size)
     scores = explanation_scores(texts, predicted.tolist(), rows, feature_vocab or sorted(set(columns["feature"])))
     ids, mask = response_sequences(tokenizer, prompts["input_ids"], responses)
     mi = cross_fitted_mi(tokenizer, ids, mask, mine_args, folds=mi_folds, seed=seed)
@@ -120,4 +126,5 @@ def evaluate_explainer(model, tokenizer, records, judge: RatingJudge, feature_vo
     return result
 
 
-__all__ = ["METRIC_KEYS", "alignment_scores", "generate_explanations", "cross_fitted_mi", "evaluate_explainer"]
+__all__ = ["METRIC_KEYS", "alignment_scores", "generate_explanations", "explain_records", "cross_fitted_mi",
+           "evaluate_explainer"]

@@ -205,8 +205,9 @@ class Explanation(evaluate.Metric):
         out["distinct1"], out["distinct2"] = distinct_n(preds, 1), distinct_n(preds, 2)
         out["repeat_rate"] = repeat_rate(preds, repeat_ngram_size)
         out["empty_rate"] = sum(not p for p in preds) / len(preds)
-        out["avg_length"] = sum(map(len, preds)) / len(preds)
-        out["length_ratio"] = sum(map(len, preds)) / max(1, sum(map(len, refs)))
+        generated = sum(map(len, preds))
+        out["avg_length"] = generated / len(preds)
+        out["length_ratio"] = generated / max(1, sum(map(len, refs)))
         if features is not None:
             out["fmr"] = feature_matching_ratio(preds, list(features))
         if feature_vocab is not None:
