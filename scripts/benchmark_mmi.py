@@ -111,6 +111,10 @@ class MMIBenchmarkArguments:
                                        "let PPO drift to lower Spearman, 0.2 raised it; docs/mmi.md)"}
     )
     eps: float = field(default=0.2, metadata={"help": "feature weight of the joint reward"})
+    estimator_pooling: str = field(
+        default=MIEstimatorScriptArguments.pooling,
+        metadata={"help": "pooling of the reward estimator (mean or max; the I(R;E) evaluation estimators keep theirs)"},
+    )
     lora_r: int = field(default=8, metadata={"help": "LoRA rank of the LM backbone's PPO run"})
     eval_mine_epochs: int = field(default=10, metadata={"help": "epochs of the fresh MINE estimators of I(R;E)"})
     eval_folds: int = field(default=5, metadata={"help": "cross-fitting folds of I(R;E)"})
@@ -234,7 +238,7 @@ def run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir, timings
         estimator_dir = work_dir / "mi_estimator"
         timed("train_mi_estimator", train_mi_estimator, MIEstimatorScriptArguments(
             output_dir=str(estimator_dir), tokenizer_name_or_path=str(paths["backbone"]),
-            max_explanation_length=MAX_WORDS, seed=seed), MINETrainingArguments(mine_epochs=bench.mine_epochs), splits)
+            max_explanation_length=MAX_WORDS, pooling=bench.estimator_pooling, seed=seed), MINETrainingArguments(mine_epochs=bench.mine_epochs), splits)
     for name in bench.selected_runs:
         paths[name] = timed(f"ppo_{name}", run_ppo, bench, name, paths[RUNS[name][0]], estimator_dir, splits,
                             work_dir, seed, judge)

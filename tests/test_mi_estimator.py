@@ -47,7 +47,7 @@ def toy_data(n, dependent, generator):
 @pytest.mark.parametrize("bad", [
     dict(reward_type="sentiment"), dict(eps=1.5), dict(rating_token_ids=[3]), dict(rating_prior=[0.5, 0.5]),
     dict(rating_prior=[0.0, 0.25, 0.25, 0.25, 0.25]), dict(feature_token_ids=[3]), dict(feature_token_ids=[99]),
-    dict(feature_token_ids=[], reward_type="joint"), dict(hidden_size=0), dict(dropout=1.0),
+    dict(feature_token_ids=[], reward_type="joint"), dict(hidden_size=0), dict(dropout=1.0), dict(pooling="sum"),
 ])
 def test_config_validates(bad):
     with pytest.raises(ValueError):
@@ -55,7 +55,7 @@ def test_config_validates(bad):
 
 
 def test_config_round_trip(tmp_path):
-    config = tiny_config(reward_type="joint", eps=0.3)
+    config = tiny_config(reward_type="joint", eps=0.3, pooling="max")
     config.save_pretrained(tmp_path)
     loaded = AutoConfig.from_pretrained(tmp_path)
     assert isinstance(loaded, MIEstimatorConfig)
@@ -111,6 +111,31 @@ def test_trl_get_reward_matches_pointwise_mi(reward_type):
         assert rewards.abs().min() > 1e-4  # the comparison is not between zeros
         # explicit labels give the same as the slot labels
         torch.testing.assert_close(model.backbone.pointwise_mi(ids, labels=torch.tensor([2, 0, 4])), rating)
+
+
+def explanation_rows(*explanations):
+    """Prompt-layout rows `<u> <i> <r_5> <f> <bos> words <eos>`, right-padded to one length."""
+    width = max(map(len, explanations)) + 6
+    rows = [[11, 12, 7, 8, BOS, *words, EOS] for words in explanations]
+    return torch.tensor([row + [PAD] * (width - len(row)) for row in rows])
+
+
+@pytest.mark.parametrize("pooling", ["mean", "max"])
+def test_pooling_and_length(pooling):
+    """Max pooling scores a word by its presence: repeating the explanation's words leaves the reward unchanged,
+    while the mean moves with the share of each word (the reward's pull towards shorter explanations)."""
+    torch.manual_seed(0)
+    model = MIEstimatorForRewardModeling(tiny_config(pooling=pooling)).eval()
+    ids = explanation_rows([20, 21], [20, 21, 21, 21, 21])
+    with torch.no_grad():
+        rewards = model(ids, attention_mask=ids != PAD).logits.squeeze(-1)  # [2]
+        embedding = model.backbone(ids, attention_mask=ids != PAD).last_hidden_state  # [2, S, 2H]
+    if pooling == "max":
+        assert rewards[0] == pytest.approx(rewards[1].item(), abs=1e-6)
+        # the prefix embedding after <bos> and before the first word is zero, as with the mean
+        assert embedding[:, 4].abs().sum() == 0
+    else:
+        assert abs(rewards[0] - rewards[1]) > 1e-4
 
 
 def test_reward_ignores_padding_amount():

@@ -8,6 +8,7 @@ import math
 from transformers import PretrainedConfig
 
 REWARD_TYPES = ("rating", "feature", "joint")
+POOLINGS = ("mean", "max")
 
 
 def _check_prior(name, prior, size):
@@ -38,6 +39,9 @@ class MIEstimatorConfig(PretrainedConfig):
         hidden_size (`int`): width of the explanation embedding.
         intermediate_size (`int`): width of the statistics network's hidden layer.
         dropout (`float`): dropout on the explanation embedding during MINE training.
+        pooling (`str`): how the explanation's token embeddings become one vector: `"mean"`, or `"max"`
+            (element-wise): under the mean every added word dilutes the others, so a reward from it pays for
+            shorter explanations; under the max a word counts by its presence, not by the length around it.
         rating_token_ids (`list[int]`): token ids of `<r_1>` ... `<r_5>`; label `k` is rating `k + 1`.
         feature_token_ids (`list[int]`): token ids of the feature tokens `<f_WORD>`; label `k` is the
             `k`-th of them. Empty: no feature statistics (only `reward_type="rating"`).
@@ -58,6 +62,7 @@ class MIEstimatorConfig(PretrainedConfig):
         hidden_size: int = 64,
         intermediate_size: int = 128,
         dropout: float = 0.1,
+        pooling: str = "mean",
         rating_token_ids=None,
         feature_token_ids=None,
         rating_prior=None,
@@ -81,6 +86,8 @@ class MIEstimatorConfig(PretrainedConfig):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         if len(rating_token_ids) < 2:
             raise ValueError("rating_token_ids needs at least two rating tokens")
         ids = rating_token_ids + feature_token_ids
@@ -100,6 +107,7 @@ class MIEstimatorConfig(PretrainedConfig):
         self.hidden_size = hidden_size
         self.intermediate_size = intermediate_size
         self.dropout = dropout
+        self.pooling = pooling
         self.rating_token_ids = rating_token_ids
         self.feature_token_ids = feature_token_ids
         self.rating_prior = _check_prior("rating_prior", rating_prior, len(rating_token_ids))

@@ -115,13 +115,15 @@ class MIRewardOutput(ModelOutput):
 class MIStatisticsNetwork(nn.Module):
     """One MINE estimator: explanation encoder + statistics network `T(e, y)` for all labels at once.
 
-    `e_t` = LayerNorm(mean of the token embeddings of the explanation tokens up to `t`) (zeros before the first
-    explanation token); `T(e_t, .)` = MLP(e_t) -> `(..., num_labels)`. The rating and the feature get separate
+    `e_t` = LayerNorm(mean, or element-wise max with `config.pooling == "max"`, of the token embeddings of the
+    explanation tokens up to `t`) (zeros before the first explanation token); `T(e_t, .)` = MLP(e_t) ->
+    `(..., num_labels)`. The rating and the feature get separate
     networks, so each can be trained (and early-stopped) on its own.
     """
 
     def __init__(self, config: MIEstimatorConfig, num_labels: int):
         super().__init__()
+        self.pooling = config.pooling
         self.embeddings = nn.Embedding(config.vocab_size, config.hidden_size)
         self.norm = nn.LayerNorm(config.hidden_size)
         self.dropout = nn.Dropout(config.dropout)
@@ -134,7 +136,11 @@ class MIStatisticsNetwork(nn.Module):
         tokens = self.embeddings(input_ids)  # [B, S, H]
         weights = explanation_mask.to(tokens.dtype).unsqueeze(-1)  # [B, S, 1]
         seen = weights.cumsum(1)  # [B, S, 1] explanation tokens up to t
-        pooled = (tokens * weights).cumsum(1) / seen.clamp(min=1.0)  # [B, S, H]
+        if self.pooling == "max":
+            masked = tokens.masked_fill(weights == 0, torch.finfo(tokens.dtype).min)  # [B, S, H]
+            pooled = masked.cummax(1).values.masked_fill(seen == 0, 0.0)  # [B, S, H]
+        else:
+            pooled = (tokens * weights).cumsum(1) / seen.clamp(min=1.0)  # [B, S, H]
         return self.dropout(self.norm(pooled)) * (seen > 0)
 
     def forward(self, embedding: torch.Tensor) -> torch.Tensor:
