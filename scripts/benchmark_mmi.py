@@ -215,9 +215,10 @@ def fit_judge(bench, data_file, splits, work_dir) -> RatingJudge:
     return judge
 
 
-def run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir, timings) -> Dict[str, Dict]:
-    """Train (or reuse) the backbones and the reward estimator, run the selected PPO runs and score every model,
-    all with `seed`; returns model name -> `evaluate_explainer` scores (plus the PPO curves of the runs)."""
+def run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir, timings, data_file=None) -> Dict[str, Dict]:
+    """Train (or reuse) the backbones and the reward estimator (on the training explanations plus every sentence of
+    the training reviews of `data_file`), run the selected PPO runs and score every model, all with `seed`; returns
+    model name -> `evaluate_explainer` scores (plus the PPO curves of the runs)."""
     def timed(key, fn, *args, **kwargs):
         t = time.time()
         out = fn(*args, **kwargs)
@@ -237,7 +238,7 @@ def run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir, timings
     else:
         estimator_dir = work_dir / "mi_estimator"
         timed("train_mi_estimator", train_mi_estimator, MIEstimatorScriptArguments(
-            output_dir=str(estimator_dir), tokenizer_name_or_path=str(paths["backbone"]),
+            output_dir=str(estimator_dir), data_file=data_file, tokenizer_name_or_path=str(paths["backbone"]),
             max_explanation_length=MAX_WORDS, pooling=bench.estimator_pooling, seed=seed), MINETrainingArguments(mine_epochs=bench.mine_epochs), splits)
     for name in bench.selected_runs:
         paths[name] = timed(f"ppo_{name}", run_ppo, bench, name, paths[RUNS[name][0]], estimator_dir, splits,
@@ -403,7 +404,8 @@ def main():
 
     per_seed = {}
     for seed in bench.selected_seeds:  # the JSON is rewritten after every seed: a long run keeps what it finished
-        per_seed[seed] = run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir / f"seed_{seed}", timings)
+        per_seed[seed] = run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir / f"seed_{seed}", timings,
+                                  data_args.data_file)
         write_results(results, per_seed, bench, data_args, timings, started)
     print(markdown_table(results))
     print(json.dumps(results["goals"], indent=1))

@@ -37,6 +37,27 @@ def test_runs_subset_skips_unneeded_backbone():
     assert parse(module, "--runs", "lm_mmi_rating").selected_backbones == ["backbone", "lm_backbone"]
 
 
+def test_reward_estimator_gets_the_data_file_and_pooling(tmp_path, monkeypatch):
+    """The reward estimator trains on the training reviews' sentences too (it needs the data file to find them;
+    without it the benchmark's estimator had seen only the 4,320 explanations) and with `--estimator_pooling`."""
+    module = load_script()
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def train_mi_estimator(script_args, mine_args, splits):
+        seen["args"] = script_args
+        raise Stop
+
+    monkeypatch.setattr(module, "train_mi_estimator", train_mi_estimator)
+    bench = parse(module, "--runs", "mmi_rating", "--backbone_path", str(tmp_path), "--estimator_pooling", "max")
+    with pytest.raises(Stop):
+        module.run_seed(bench, 0, None, None, None, None, tmp_path / "work", {}, "reviews.json.gz")
+    assert seen["args"].data_file == "reviews.json.gz" and seen["args"].review_sentences
+    assert seen["args"].pooling == "max"
+
+
 def test_runs_unknown_rejected():
     module = load_script()
     with pytest.raises(ValueError, match="--runs"):
