@@ -146,3 +146,23 @@ def test_goals_compare_gains_with_the_seed_spread():
     fmr = module.mmi_goals(part)["mmi_feature_raises_fmr_by_13_points"]
     assert not fmr["met"] and fmr["gain"] == pytest.approx(0.05)
     assert fmr["possible"] == pytest.approx(0.1)  # a backbone naming 90% of the features leaves at most 10 points
+
+
+def test_reward_length_diagnosis_on_hand_computed_rewards():
+    spec = importlib.util.spec_from_file_location(
+        "diagnose_reward_length", SCRIPT.parent / "diagnose_reward_length.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    import numpy as np
+
+    # row 0: 5 words, the 3-word ending pays best; row 1: 4 words rising (the whole is best); row 2: too short
+    rewards = np.array([[9, 0.1, 0.2, 0.9, 0.3, 0.5, 9], [9, 0.0, 0.1, 0.2, 0.4, 9, 9], [9, 1.0, 2.0, 9, 9, 9, 9]])
+    mask = np.array([[0, 1, 1, 1, 1, 1, 0], [0, 1, 1, 1, 1, 0, 0], [0, 1, 1, 0, 0, 0, 0]], dtype=bool)
+    out = module.ending_rewards(rewards, mask)
+    assert out["n"] == 2
+    assert out["mean_reward"] == pytest.approx((0.5 + 0.4) / 2)
+    assert out["share_shorter_better"] == 0.5 and out["mean_words_dropped"] == pytest.approx(1.0)
+    assert out["mean_gain_by_truncating"] == pytest.approx((0.4 + 0.0) / 2)
+    assert out["gain_dropping_last_word"] == pytest.approx((-0.2 - 0.2) / 2)
+    # 70% of 5 words -> 4 words (0.3 - 0.5); of 4 words -> 3 words (0.2 - 0.4)
+    assert out["gain_cutting_to_70pct"] == pytest.approx((-0.2 - 0.2) / 2)
