@@ -239,7 +239,8 @@ def run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir, timings
         estimator_dir = work_dir / "mi_estimator"
         timed("train_mi_estimator", train_mi_estimator, MIEstimatorScriptArguments(
             output_dir=str(estimator_dir), data_file=data_file, tokenizer_name_or_path=str(paths["backbone"]),
-            max_explanation_length=MAX_WORDS, pooling=bench.estimator_pooling, seed=seed), MINETrainingArguments(mine_epochs=bench.mine_epochs), splits)
+            max_explanation_length=MAX_WORDS, pooling=bench.estimator_pooling, seed=seed),
+            MINETrainingArguments(mine_epochs=bench.mine_epochs), splits)
     for name in bench.selected_runs:
         paths[name] = timed(f"ppo_{name}", run_ppo, bench, name, paths[RUNS[name][0]], estimator_dir, splits,
                             work_dir, seed, judge)

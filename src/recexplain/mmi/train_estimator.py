@@ -48,8 +48,8 @@ class MIEstimatorScriptArguments:
     intermediate_size: int = field(default=64, metadata={"help": "Hidden width of the statistics networks."})
     dropout: float = field(default=0.3, metadata={"help": "Dropout on the explanation embedding."})
     pooling: str = field(
-        default="mean", metadata={"help": f"Token embeddings -> explanation embedding, one of {POOLINGS} (the max "
-                                          "does not pay for shorter explanations; see MIEstimatorConfig)."}
+        default="mean", metadata={"help": f"Token embeddings -> explanation embedding, one of {POOLINGS} (see "
+                                          "MIEstimatorConfig)."}
     )
     review_sentences: bool = field(
         default=True, metadata={"help": "Also train on every sentence of the training split's reviews (with the "
@@ -90,7 +90,8 @@ def main(script_args: MIEstimatorScriptArguments, mine_args: MINETrainingArgumen
                                            script_args.max_explanation_length)
     config = mi_estimator_config_from_tokenizer(
         tokenizer, train_ids, hidden_size=script_args.hidden_size, intermediate_size=script_args.intermediate_size,
-        dropout=script_args.dropout, pooling=script_args.pooling, reward_type=script_args.reward_type, eps=script_args.eps,
+        dropout=script_args.dropout, pooling=script_args.pooling, reward_type=script_args.reward_type,
+        eps=script_args.eps,
     )
     set_seed(script_args.seed)  # identical initial weights in every process
     model = MIEstimatorForRewardModeling(config).to(accelerator.device)

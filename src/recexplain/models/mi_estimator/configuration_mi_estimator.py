@@ -40,8 +40,8 @@ class MIEstimatorConfig(PretrainedConfig):
         intermediate_size (`int`): width of the statistics network's hidden layer.
         dropout (`float`): dropout on the explanation embedding during MINE training.
         pooling (`str`): how the explanation's token embeddings become one vector: `"mean"`, or `"max"`
-            (element-wise): under the mean every added word dilutes the others, so a reward from it pays for
-            shorter explanations; under the max a word counts by its presence, not by the length around it.
+            (element-wise: a word counts by its presence, no added word dilutes the others). Tried against MMI's
+            shorter explanations and not adopted (docs/mmi.md: the reward has no systematic length pull).
         rating_token_ids (`list[int]`): token ids of `<r_1>` ... `<r_5>`; label `k` is rating `k + 1`.
         feature_token_ids (`list[int]`): token ids of the feature tokens `<f_WORD>`; label `k` is the
             `k`-th of them. Empty: no feature statistics (only `reward_type="rating"`).
