@@ -123,7 +123,7 @@ def explanation_rows(*explanations):
 @pytest.mark.parametrize("pooling", ["mean", "max"])
 def test_pooling_and_length(pooling):
     """Max pooling scores a word by its presence: repeating the explanation's words leaves the reward unchanged,
-    while the mean moves with the share of each word (the reward's pull towards shorter explanations)."""
+    while the mean moves with the share of each word."""
     torch.manual_seed(0)
     model = MIEstimatorForRewardModeling(tiny_config(pooling=pooling)).eval()
     ids = explanation_rows([20, 21], [20, 21, 21, 21, 21])
@@ -132,7 +132,7 @@ def test_pooling_and_length(pooling):
         embedding = model.backbone(ids, attention_mask=ids != PAD).last_hidden_state  # [2, S, 2H]
     if pooling == "max":
         assert rewards[0] == pytest.approx(rewards[1].item(), abs=1e-6)
-        # the prefix embedding after <bos> and before the first word is zero, as with the mean
+        # at <bos> (no explanation word yet) the embedding is zero, as with the mean
         assert embedding[:, 4].abs().sum() == 0
     else:
         assert abs(rewards[0] - rewards[1]) > 1e-4
