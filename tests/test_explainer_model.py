@@ -125,6 +125,20 @@ def test_config_rejects_bad_values(kwargs):
         tiny_config(**kwargs)
 
 
+def test_lm_head_bias_is_a_peter_option_that_saves_and_loads(tmp_path):
+    with pytest.raises(ValueError, match="lm_head_bias"):
+        tiny_lm_explainer_config(lm_head_bias=True)
+    assert make_model().lm_head.bias is None  # the default: no bias
+    model = make_model(tiny_config(lm_head_bias=True))
+    with torch.no_grad():
+        model.lm_head.bias.normal_()
+    ids, mask = left_pad([SEQ_A, SEQ_B])
+    model.save_pretrained(tmp_path)
+    reloaded = AutoModelForCausalLM.from_pretrained(tmp_path).eval()
+    torch.testing.assert_close(reloaded.lm_head.bias, model.lm_head.bias, rtol=0, atol=0)
+    torch.testing.assert_close(reloaded(ids, attention_mask=mask).logits, model(ids, attention_mask=mask).logits)
+
+
 # ---------------------------------------------------------------- PETER backbone
 
 

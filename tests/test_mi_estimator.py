@@ -48,6 +48,7 @@ def toy_data(n, dependent, generator):
     dict(reward_type="sentiment"), dict(eps=1.5), dict(rating_token_ids=[3]), dict(rating_prior=[0.5, 0.5]),
     dict(rating_prior=[0.0, 0.25, 0.25, 0.25, 0.25]), dict(feature_token_ids=[3]), dict(feature_token_ids=[99]),
     dict(feature_token_ids=[], reward_type="joint"), dict(hidden_size=0), dict(dropout=1.0), dict(pooling="sum"),
+    dict(brevity_weight=-1.0), dict(brevity_weight=1.0), dict(brevity_weight=1.0, reference_length=0.0),
 ])
 def test_config_validates(bad):
     with pytest.raises(ValueError):
@@ -136,6 +137,27 @@ def test_pooling_and_length(pooling):
         assert embedding[:, 4].abs().sum() == 0
     else:
         assert abs(rewards[0] - rewards[1]) > 1e-4
+
+
+def test_brevity_term_charges_each_missing_word():
+    """With `brevity_weight` w and `reference_length` r, an explanation of n tokens earns its MI reward plus
+    w * min(0, 1 - r / n): through TRL's `get_reward` as through `forward`, for every prefix."""
+    from trl.experimental.utils import get_reward
+
+    torch.manual_seed(0)
+    plain = MIEstimatorForRewardModeling(tiny_config()).eval()
+    brief = MIEstimatorForRewardModeling(tiny_config(brevity_weight=0.5, reference_length=4.0)).eval()
+    brief.load_state_dict(plain.state_dict())
+    ids = explanation_rows([20], [20, 21], [20, 21, 22, 23], [20, 21, 22, 23, 24, 25])
+    with torch.no_grad():
+        mi, with_term = plain(ids).logits.squeeze(-1), brief(ids).logits.squeeze(-1)  # [4]
+        _, trl_rewards, _ = get_reward(brief, ids, PAD, context_length=5)
+        prefixes = brief(ids).token_rewards - plain(ids).token_rewards  # [4, S]
+    expected = torch.tensor([0.5 * (1 - 4 / 1), 0.5 * (1 - 4 / 2), 0.0, 0.0])
+    torch.testing.assert_close(with_term - mi, expected)
+    torch.testing.assert_close(trl_rewards, with_term)
+    # the longest row's prefixes: 1, 2, 3 words, then 4 and more (no charge)
+    torch.testing.assert_close(prefixes[3, 5:11], 0.5 * (1 - 4 / torch.tensor([1.0, 2, 3, 4, 5, 6])).clamp(max=0))
 
 
 def test_reward_ignores_padding_amount():

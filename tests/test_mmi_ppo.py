@@ -114,6 +114,19 @@ def test_one_ppo_step_updates_policy_not_reference(tmp_path, artifacts, backbone
         torch.testing.assert_close(reloaded(**batch).logits, trained.eval()(**batch).logits)
 
 
+def test_brevity_weight_reaches_the_reward_with_the_training_explanations_length(tmp_path, artifacts):
+    paths, _, splits = artifacts
+    script_args, training_args, model_args = parse(tmp_path, paths, "peter", "--brevity_weight", "0.5")
+    run = ppo.build_run(script_args, training_args, model_args, splits)
+    lengths = [min(len(text.split()), 5) for text in splits["train"]["explanation"]]  # --response_length 6
+    assert run.reward_model.config.brevity_weight == 0.5
+    assert run.reward_model.config.reference_length == pytest.approx(sum(lengths) / len(lengths))
+    assert script_args.reference_length == run.reward_model.config.reference_length  # recorded in the history
+    script_args, training_args, model_args = parse(tmp_path, paths, "peter", "--brevity_weight", "0.5",
+                                                   "--reference_length", "3")
+    assert ppo.build_run(script_args, training_args, model_args, splits).reward_model.config.reference_length == 3.0
+
+
 def test_mi_update_callback_trains_reward_model(tmp_path, artifacts):
     paths, _, splits = artifacts
     script_args, training_args, model_args = parse(

@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 
 from recexplain.data.explanation_collator import ExplanationCollator, encode_explanation_records
+from recexplain.data.explanation_extraction import tokenize
 from recexplain.data.explanation_tokenizer import RATINGS, format_prompt, rating_token
 from recexplain.mmi.mine import empirical_prior
 from recexplain.models.mi_estimator import MIEstimatorConfig
@@ -91,6 +92,14 @@ def predict_ratings(model, tokenizer, records: Dict[str, list], batch_size: int 
     return torch.cat(out)
 
 
+def mean_explanation_length(records: Dict[str, list], max_explanation_length: int) -> float:
+    """Mean number of words of the records' explanations, each cut at `max_explanation_length` as in training."""
+    lengths = [min(len(tokenize(text)), max_explanation_length) for text in records["explanation"]]
+    if not lengths:
+        raise ValueError("no records to measure the explanation length of")
+    return sum(lengths) / len(lengths)
+
+
 def build_prompt_dataset(model, tokenizer, records, batch_size: int = 256):
     """PPO prompt set: one row per record with `input_ids` = the query carrying the *predicted* rating.
 
@@ -109,5 +118,6 @@ def build_prompt_dataset(model, tokenizer, records, batch_size: int = 256):
 
 __all__ = [
     "label_token_ids", "mi_estimator_config_from_tokenizer", "encode_sequences",
-    "response_sequences", "prompt_texts", "encode_prompts", "predict_ratings", "build_prompt_dataset",
+    "response_sequences", "prompt_texts", "encode_prompts", "predict_ratings", "mean_explanation_length",
+    "build_prompt_dataset",
 ]

@@ -29,7 +29,7 @@ from recexplain.data.explanation_tokenizer import VOCAB_FILE  # noqa: E402
 from recexplain.data.reviews import load_explanation_records, review_dataset_name, split_explanation_records  # noqa: E402,E501
 from recexplain.hub import push_model_folder, render_model_card  # noqa: E402
 from recexplain.mmi.callbacks import AlignmentCallback, MIUpdateCallback  # noqa: E402
-from recexplain.mmi.data import build_prompt_dataset, label_token_ids  # noqa: E402
+from recexplain.mmi.data import build_prompt_dataset, label_token_ids, mean_explanation_length  # noqa: E402
 from recexplain.mmi.judge import RatingJudge, judge_training_data  # noqa: E402
 from recexplain.mmi.mine import MINETrainingArguments  # noqa: E402
 from recexplain.mmi.plots import plot_training_curves  # noqa: E402
@@ -62,6 +62,14 @@ class MMIScriptArguments:
         default=None, metadata={"help": "rating | feature | joint; overrides the reward model's config."}
     )
     eps: Optional[float] = field(default=None, metadata={"help": "Feature weight of the joint reward (paper: 0.2)."})
+    brevity_weight: Optional[float] = field(
+        default=None, metadata={"help": "Weight of the reward's brevity term, BLEU's log brevity penalty against "
+                                        "--reference_length; overrides the reward model's config."}
+    )
+    reference_length: Optional[float] = field(
+        default=None, metadata={"help": "Length (words) from which the brevity term is 0 (default: the mean length "
+                                        "of the training explanations)."}
+    )
     alignment_eval_steps: int = field(default=10, metadata={"help": "PPO updates between alignment evaluations."})
     mi_update_steps: int = field(
         default=0, metadata={"help": "Retrain the MI estimator on generated explanations every N updates (0: never)."}
@@ -90,6 +98,10 @@ def load_models(script_args: MMIScriptArguments, training_args: PPOConfig, model
         reward_model.config.reward_type = script_args.reward_type
     if script_args.eps is not None:
         reward_model.config.eps = script_args.eps
+    if script_args.brevity_weight is not None:
+        reward_model.config.brevity_weight = script_args.brevity_weight
+    if script_args.reference_length is not None:
+        reward_model.config.reference_length = script_args.reference_length
     MIEstimatorConfig(**reward_model.config.to_dict())  # raises ValueError on invalid overrides
     ratings, features = label_token_ids(tokenizer)
     if (reward_model.config.vocab_size != len(tokenizer) or reward_model.config.rating_token_ids != ratings
@@ -133,13 +145,15 @@ def build_run(script_args: MMIScriptArguments, training_args: PPOConfig, model_a
         raise ValueError("pass --sft_model_path (the trained explainer) and --reward_model_path (the MI estimator)")
     if training_args.stop_token is None and training_args.stop_token_id is None:
         training_args.stop_token = "eos"  # explanations end at <eos>; the reward is read there
-    set_seed(training_args.seed)  # the value head is initialised here, before PPOTrainer seeds its own steps
-    tokenizer, policy, ref_model, value_model, reward_model, peft_config = load_models(
-        script_args, training_args, model_args)
     if splits is None:
         with PartialState().local_main_process_first():
             splits = split_explanation_records(load_explanation_records(script_args.data_file),
                                                seed=script_args.split_seed)
+    if script_args.brevity_weight and script_args.reference_length is None:
+        script_args.reference_length = mean_explanation_length(splits["train"], training_args.response_length - 1)
+    set_seed(training_args.seed)  # the value head is initialised here, before PPOTrainer seeds its own steps
+    tokenizer, policy, ref_model, value_model, reward_model, peft_config = load_models(
+        script_args, training_args, model_args)
     train_records = splits["train"]
     if script_args.max_train_prompts:
         train_records = train_records.shuffle(seed=training_args.seed).select(

@@ -72,6 +72,9 @@ class ExplainerModelArguments:
     attention_dropout: float = field(
         default=RecExplainerConfig.attention_dropout, metadata={"help": "dropout on attention probabilities"}
     )
+    lm_head_bias: bool = field(
+        default=RecExplainerConfig.lm_head_bias, metadata={"help": "peter: a bias on the next-word head (PETER)"}
+    )
     visible_prefix_slots: Optional[str] = field(
         default=None, metadata={"help": "causal_lm only: 'peter' (user, item) or 'peter_plus' (+ feature); default peter"}
     )
@@ -132,7 +135,8 @@ def build_explainer(args: ExplainerModelArguments, tokenizer):
             num_attention_heads=args.num_attention_heads, intermediate_size=args.intermediate_size,
             dropout=args.dropout, attention_dropout=args.attention_dropout,
             layer_norm_position=args.layer_norm_position, position_embedding_type=args.position_embedding_type,
-            scale_embeddings=args.scale_embeddings, visible_prefix_slots=args.model_type, **common,
+            scale_embeddings=args.scale_embeddings, lm_head_bias=args.lm_head_bias,
+            visible_prefix_slots=args.model_type, **common,
         )
         return RecExplainerForConditionalGeneration(config)
     from transformers import GPT2Config

@@ -61,6 +61,8 @@ class RecExplainerConfig(PreTrainedConfig):
             `"unlikelihood"` losses (`DEFAULT_LOSS_WEIGHTS`: PETER's 1.0, 0.1, 1.0, and 3.0; PETER has no
             unlikelihood term). The unlikelihood term is token-level unlikelihood training (Welleck et al., 2019):
             each step's probability of the words already in the explanation is pushed down, against greedy loops.
+        lm_head_bias (`bool`): give the next-word head a bias (PETER's `hidden2token` has one: a learned unigram
+            log-prior shared by the next-word and context heads); `"peter"` backbone only.
         tie_word_embeddings (`bool`, *optional*): tie the next-word head to the word embeddings. Defaults to `False`
             for `"peter"` and to `lm_config.tie_word_embeddings` for `"causal_lm"`.
         backbone (`str`): `"peter"` (the Transformer of this file) or `"causal_lm"` (any transformers causal LM given
@@ -98,6 +100,7 @@ class RecExplainerConfig(PreTrainedConfig):
     min_rating: float = 1.0
     max_rating: float = 5.0
     loss_weights: dict[str, float] | None = None
+    lm_head_bias: bool = False
     tie_word_embeddings: bool | None = None
     backbone: str = "peter"
     lm_config: dict | PreTrainedConfig | None = None
@@ -185,6 +188,8 @@ class RecExplainerConfig(PreTrainedConfig):
             value = getattr(self, name)
             if value is not None and not 0 <= value < self.vocab_size:
                 raise ValueError(f"`{name}` ({value}) must lie in [0, vocab_size={self.vocab_size})")
+        if self.lm_head_bias and self.backbone != "peter":
+            raise ValueError("`lm_head_bias` is a `peter` backbone option (a causal LM keeps its own output head)")
         if self.backbone == "causal_lm":
             if self.entity_token_start is None or self.num_entity_tokens <= 0:
                 raise ValueError("the `causal_lm` backbone needs `entity_token_start` and `num_entity_tokens` > 0")

@@ -405,7 +405,7 @@ class RecExplainerForConditionalGeneration(RecExplainerPreTrainedModel, Generati
     def __init__(self, config: RecExplainerConfig):
         super().__init__(config)
         self.model = RecExplainerModel(config)
-        self.lm_head = nn.Linear(config.hidden_size, config.lm_vocab_size, bias=False)
+        self.lm_head = nn.Linear(config.hidden_size, config.lm_vocab_size, bias=config.lm_head_bias)
         self.rating_head = nn.Sequential(
             nn.Linear(config.hidden_size, config.rating_head_hidden_size),
             nn.Sigmoid(),

@@ -4,6 +4,7 @@ MMI: Zhao et al., "Aligning Explanations for Recommendation with Rating and
 Feature via Maximizing Mutual Information", CIKM 2024 (arXiv 2407.13274).
 """
 import math
+from typing import Optional
 
 from transformers import PretrainedConfig
 
@@ -51,6 +52,11 @@ class MIEstimatorConfig(PretrainedConfig):
             `<bos>` tokens from the first non-padding token of the query.
         reward_type (`str`): `"rating"`, `"feature"` or `"joint"` = (1 - eps) * rating MI + eps * feature MI.
         eps (`float`): weight of the feature MI in the joint reward (the paper uses 0.2).
+        brevity_weight (`float`): weight of a brevity term added to the reward, BLEU's log brevity penalty
+            `min(0, 1 - reference_length / n)` of an explanation of `n` tokens (0: none). PPO searching the endings
+            finds shorter ones the MI rewards more (docs/mmi.md); the term makes every missing word cost.
+        reference_length (`float`, *optional*): the length `n` from which the brevity term is 0, the mean length of
+            the reference explanations (required when `brevity_weight > 0`).
         initializer_range (`float`): std of the normal initialisation.
     """
 
@@ -72,6 +78,8 @@ class MIEstimatorConfig(PretrainedConfig):
         bos_slot: int = 4,
         reward_type: str = "rating",
         eps: float = 0.2,
+        brevity_weight: float = 0.0,
+        reference_length: Optional[float] = None,
         initializer_range: float = 0.02,
         pad_token_id: int = 0,
         bos_token_id: int = 1,
@@ -103,6 +111,11 @@ class MIEstimatorConfig(PretrainedConfig):
             raise ValueError(f"reward_type={reward_type!r} needs feature_token_ids")
         if not 0.0 <= eps <= 1.0:
             raise ValueError(f"eps must be in [0, 1], got {eps}")
+        if not (math.isfinite(brevity_weight) and brevity_weight >= 0):
+            raise ValueError(f"brevity_weight must be a finite number >= 0, got {brevity_weight}")
+        if brevity_weight > 0 and not (reference_length is not None and math.isfinite(reference_length)
+                                       and reference_length > 0):
+            raise ValueError(f"brevity_weight > 0 needs a positive reference_length, got {reference_length}")
         self.vocab_size = vocab_size
         self.hidden_size = hidden_size
         self.intermediate_size = intermediate_size
@@ -117,6 +130,8 @@ class MIEstimatorConfig(PretrainedConfig):
         self.bos_slot = bos_slot
         self.reward_type = reward_type
         self.eps = float(eps)
+        self.brevity_weight = float(brevity_weight)
+        self.reference_length = None if reference_length is None else float(reference_length)
         self.initializer_range = initializer_range
         super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
 

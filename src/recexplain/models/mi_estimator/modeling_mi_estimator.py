@@ -82,8 +82,9 @@ class MIEstimatorOutput(ModelOutput):
             labels read from the query's slots (-100 where the slot holds no label token).
         explanation_mask (`torch.BoolTensor` of shape `(batch_size, sequence_length)`): explanation tokens.
         hidden_states (`tuple(torch.FloatTensor)`, *optional*, with `output_hidden_states=True`):
-            `last_hidden_state` and `pointwise_mi` `(B, S, 2)`;
-            the last one is what the reward head [`MIRewardHead`] reads (TRL's reward-model convention).
+            `last_hidden_state` and the reward inputs `(B, S, 3)`: `pointwise_mi` and the number of explanation
+            tokens up to each position; the last one is what the reward head [`MIRewardHead`] reads (TRL's
+            reward-model convention).
     """
 
     last_hidden_state: Optional[torch.FloatTensor] = None
@@ -222,6 +223,9 @@ class MIEstimatorModel(MIEstimatorPreTrainedModel):
                 log_prior(self.config.feature_prior, self.config.num_features, feature_statistics),
             )  # [B, S]
         pointwise_mi = torch.stack([rating_pmi, feature_pmi], dim=-1)  # [B, S, 2]
+        if output_hidden_states:
+            seen = mask.to(pointwise_mi.dtype).cumsum(-1).unsqueeze(-1)  # [B, S, 1] explanation tokens up to t
+            reward_inputs = torch.cat([pointwise_mi, seen], dim=-1)  # [B, S, 3]
         return MIEstimatorOutput(
             last_hidden_state=embedding,
             rating_statistics=rating_statistics,
@@ -230,7 +234,7 @@ class MIEstimatorModel(MIEstimatorPreTrainedModel):
             rating_labels=rating_labels,
             feature_labels=feature_labels,
             explanation_mask=mask,
-            hidden_states=(embedding, pointwise_mi) if output_hidden_states else None,
+            hidden_states=(embedding, reward_inputs) if output_hidden_states else None,
         )
 
     @staticmethod
@@ -266,24 +270,31 @@ class MIEstimatorModel(MIEstimatorPreTrainedModel):
 
 
 class MIRewardHead(nn.Module):
-    """Mixes the per-position pointwise MIs `(B, S, 2)` into the reward `(B, S, 1)` by `config.reward_type`."""
+    """The reward `(B, S, 1)` of every prefix from the reward inputs `(B, S, 3)` (pointwise MIs of the rating and
+    the feature, explanation length `n`): the MIs mixed by `config.reward_type`, plus
+    `config.brevity_weight * min(0, 1 - config.reference_length / n)` when the weight is positive."""
 
     def __init__(self, config: MIEstimatorConfig):
         super().__init__()
         self.config = config
 
-    def forward(self, pointwise_mi: torch.Tensor) -> torch.Tensor:
-        weights = pointwise_mi.new_tensor(self.config.reward_weights)  # [2]
-        return (pointwise_mi * weights).sum(-1, keepdim=True)
+    def forward(self, reward_inputs: torch.Tensor) -> torch.Tensor:
+        pointwise_mi, length = reward_inputs[..., :2], reward_inputs[..., 2:]  # [B, S, 2], [B, S, 1]
+        reward = (pointwise_mi * pointwise_mi.new_tensor(self.config.reward_weights)).sum(-1, keepdim=True)
+        if self.config.brevity_weight > 0:
+            brevity = (1.0 - self.config.reference_length / length.clamp(min=1.0)).clamp(max=0.0)  # [B, S, 1]
+            reward = reward + self.config.brevity_weight * brevity
+        return reward
 
 
 class MIEstimatorForRewardModeling(MIEstimatorPreTrainedModel):
     """The estimator behind TRL's reward-model convention.
 
     `getattr(model, model.base_model_prefix)` is the [`MIEstimatorModel`]; its `hidden_states[-1]` holds the
-    pointwise MIs of every prefix and `model.score` maps them to the reward `(B, S, 1)`, which
-    `trl.experimental.utils.get_reward` reads at the last non-padding token. Reward = pointwise MI of the
-    query's rating (`reward_type="rating"`), feature (`"feature"`) or `(1 - eps) * rating + eps * feature`.
+    pointwise MIs and the explanation length of every prefix and `model.score` maps them to the reward
+    `(B, S, 1)`, which `trl.experimental.utils.get_reward` reads at the last non-padding token. Reward = pointwise
+    MI of the query's rating (`reward_type="rating"`), feature (`"feature"`) or `(1 - eps) * rating + eps *
+    feature`, plus the brevity term of `config.brevity_weight`.
     """
 
     def __init__(self, config: MIEstimatorConfig):
