@@ -113,7 +113,11 @@ class MMIBenchmarkArguments:
     eps: float = field(default=0.2, metadata={"help": "feature weight of the joint reward"})
     brevity_weight: float = field(
         default=0.0, metadata={"help": "weight of the reward's brevity term (log brevity penalty against the mean "
-                                       "length of the training explanations)"}
+                                       "length of --brevity_reference)"}
+    )
+    brevity_reference: str = field(
+        default=ppo.MMIScriptArguments.brevity_reference,
+        metadata={"help": "'explanations' (training explanations) or 'policy' (the backbone's own explanations)"},
     )
     estimator_pooling: str = field(
         default=MIEstimatorScriptArguments.pooling,
@@ -197,7 +201,8 @@ def run_ppo(bench, name, policy_dir, reward_dir, splits, work_dir, seed, judge) 
     _, reward_type, lora = RUNS[name]
     output = work_dir / name
     argv = ["--sft_model_path", str(policy_dir), "--reward_model_path", str(reward_dir), "--reward_type", reward_type,
-            "--eps", str(bench.eps), "--brevity_weight", str(bench.brevity_weight), "--output_dir", str(output), "--seed", str(seed),
+            "--eps", str(bench.eps), "--brevity_weight", str(bench.brevity_weight),
+            "--brevity_reference", bench.brevity_reference, "--output_dir", str(output), "--seed", str(seed),
             "--total_episodes", str(bench.ppo_updates * bench.ppo_batch_size),
             "--per_device_train_batch_size", str(bench.ppo_batch_size), "--num_ppo_epochs", str(bench.num_ppo_epochs),
             "--learning_rate", str(bench.ppo_learning_rate), "--kl_coef", str(bench.kl_coef),

@@ -11,6 +11,7 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 from recexplain.data.explanation_tokenizer import build_explanation_tokenizer  # noqa: E402
 from recexplain.data.reviews import load_explanation_records, split_explanation_records  # noqa: E402
 from recexplain.mmi import ppo  # noqa: E402
+from recexplain.mmi.alignment import explain_records  # noqa: E402
 from recexplain.mmi.data import build_prompt_dataset, encode_sequences, mi_estimator_config_from_tokenizer  # noqa: E402
 from recexplain.models.explainer import RecExplainerConfig, RecExplainerForConditionalGeneration  # noqa: E402
 from recexplain.models.mi_estimator import MIEstimatorForRewardModeling  # noqa: E402
@@ -96,7 +97,7 @@ def test_one_ppo_step_updates_policy_not_reference(tmp_path, artifacts, backbone
     history = ppo.save_run(run, script_args, training_args)
     out = Path(training_args.output_dir)
     assert (out / "mmi_training.png").stat().st_size > 1000 and (out / "mmi_history.json").is_file()
-    assert history["reward_type"] == "joint"
+    assert history["reward_type"] == "joint" and history["brevity_weight"] == 0.0
     card = ModelCard.load(out / "README.md")
     results = {r.metric_type: r.metric_value for r in card.data.eval_results}
     assert results["fmr"] == run.alignment.saved_record["fmr"] and "reward" in card.text
@@ -114,17 +115,24 @@ def test_one_ppo_step_updates_policy_not_reference(tmp_path, artifacts, backbone
         torch.testing.assert_close(reloaded(**batch).logits, trained.eval()(**batch).logits)
 
 
-def test_brevity_weight_reaches_the_reward_with_the_training_explanations_length(tmp_path, artifacts):
-    paths, _, splits = artifacts
-    script_args, training_args, model_args = parse(tmp_path, paths, "peter", "--brevity_weight", "0.5")
+@pytest.mark.parametrize("reference", ["explanations", "policy"])
+def test_brevity_weight_reaches_the_reward_with_the_reference_length(tmp_path, artifacts, reference):
+    paths, tokenizer, splits = artifacts
+    script_args, training_args, model_args = parse(tmp_path, paths, "peter", "--brevity_weight", "0.5",
+                                                   "--brevity_reference", reference)
     run = ppo.build_run(script_args, training_args, model_args, splits)
-    lengths = [min(len(text.split()), 5) for text in splits["train"]["explanation"]]  # --response_length 6
+    train = splits["train"].shuffle(seed=0).select(range(16))  # --max_train_prompts 16
+    if reference == "explanations":
+        texts = train["explanation"]
+    else:  # the untrained policy's greedy explanations (--response_length 6)
+        policy = RecExplainerForConditionalGeneration.from_pretrained(paths["peter"])
+        texts = explain_records(policy, tokenizer, train.to_dict(), max_new_tokens=6)[3]
+    lengths = [min(len(text.split()), 5) for text in texts]
     assert run.reward_model.config.brevity_weight == 0.5
     assert run.reward_model.config.reference_length == pytest.approx(sum(lengths) / len(lengths))
-    assert script_args.reference_length == run.reward_model.config.reference_length  # recorded in the history
-    script_args, training_args, model_args = parse(tmp_path, paths, "peter", "--brevity_weight", "0.5",
-                                                   "--reference_length", "3")
-    assert ppo.build_run(script_args, training_args, model_args, splits).reward_model.config.reference_length == 3.0
+    with pytest.raises(ValueError, match="brevity_reference"):
+        ppo.build_run(*parse(tmp_path, paths, "peter", "--brevity_weight", "0.5", "--brevity_reference", "gold"),
+                      splits)
 
 
 def test_mi_update_callback_trains_reward_model(tmp_path, artifacts):

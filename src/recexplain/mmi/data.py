@@ -92,11 +92,11 @@ def predict_ratings(model, tokenizer, records: Dict[str, list], batch_size: int 
     return torch.cat(out)
 
 
-def mean_explanation_length(records: Dict[str, list], max_explanation_length: int) -> float:
-    """Mean number of words of the records' explanations, each cut at `max_explanation_length` as in training."""
-    lengths = [min(len(tokenize(text)), max_explanation_length) for text in records["explanation"]]
+def mean_explanation_length(texts: Sequence[str], max_explanation_length: int) -> float:
+    """Mean number of words of explanation `texts`, each cut at `max_explanation_length` as in training."""
+    lengths = [min(len(tokenize(text)), max_explanation_length) for text in texts]
     if not lengths:
-        raise ValueError("no records to measure the explanation length of")
+        raise ValueError("no explanations to measure the length of")
     return sum(lengths) / len(lengths)
 
 

@@ -28,6 +28,7 @@ from trl.experimental.ppo import PPOConfig, PPOTrainer  # noqa: E402
 from recexplain.data.explanation_tokenizer import VOCAB_FILE  # noqa: E402
 from recexplain.data.reviews import load_explanation_records, review_dataset_name, split_explanation_records  # noqa: E402,E501
 from recexplain.hub import push_model_folder, render_model_card  # noqa: E402
+from recexplain.mmi.alignment import explain_records  # noqa: E402
 from recexplain.mmi.callbacks import AlignmentCallback, MIUpdateCallback  # noqa: E402
 from recexplain.mmi.data import build_prompt_dataset, label_token_ids, mean_explanation_length  # noqa: E402
 from recexplain.mmi.judge import RatingJudge, judge_training_data  # noqa: E402
@@ -41,6 +42,7 @@ from recexplain.training.explainer import training_features  # noqa: E402
 logger = logging.getLogger(__name__)
 
 DEFAULT_LORA_TARGETS = {"peter": ["qkv_proj", "out_proj"], "causal_lm": "all-linear"}
+BREVITY_REFERENCES = ("explanations", "policy")
 
 
 @dataclass
@@ -63,12 +65,13 @@ class MMIScriptArguments:
     )
     eps: Optional[float] = field(default=None, metadata={"help": "Feature weight of the joint reward (paper: 0.2)."})
     brevity_weight: Optional[float] = field(
-        default=None, metadata={"help": "Weight of the reward's brevity term, BLEU's log brevity penalty against "
-                                        "--reference_length; overrides the reward model's config."}
+        default=None, metadata={"help": "Weight of the reward's brevity term, BLEU's log brevity penalty against the "
+                                        "mean length of --brevity_reference; overrides the reward model's config."}
     )
-    reference_length: Optional[float] = field(
-        default=None, metadata={"help": "Length (words) from which the brevity term is 0 (default: the mean length "
-                                        "of the training explanations)."}
+    brevity_reference: str = field(
+        default="explanations", metadata={"help": "Whose mean length the brevity term asks for: 'explanations' (the "
+                                                  "training explanations) or 'policy' (the starting policy's own "
+                                                  "explanations of the training prompts: keep the length)."}
     )
     alignment_eval_steps: int = field(default=10, metadata={"help": "PPO updates between alignment evaluations."})
     mi_update_steps: int = field(
@@ -98,10 +101,6 @@ def load_models(script_args: MMIScriptArguments, training_args: PPOConfig, model
         reward_model.config.reward_type = script_args.reward_type
     if script_args.eps is not None:
         reward_model.config.eps = script_args.eps
-    if script_args.brevity_weight is not None:
-        reward_model.config.brevity_weight = script_args.brevity_weight
-    if script_args.reference_length is not None:
-        reward_model.config.reference_length = script_args.reference_length
     MIEstimatorConfig(**reward_model.config.to_dict())  # raises ValueError on invalid overrides
     ratings, features = label_token_ids(tokenizer)
     if (reward_model.config.vocab_size != len(tokenizer) or reward_model.config.rating_token_ids != ratings
@@ -120,6 +119,20 @@ def load_models(script_args: MMIScriptArguments, training_args: PPOConfig, model
     shared_reference = peft_config is not None and PartialState().num_processes == 1
     ref_model = None if shared_reference else copy.deepcopy(policy).eval().requires_grad_(False)
     return tokenizer, policy, ref_model, value_model, reward_model, peft_config
+
+
+def set_brevity_term(reward_model, script_args: MMIScriptArguments, policy, tokenizer, train_records,
+                     response_length: int) -> None:
+    """Give the reward `--brevity_weight` and, as its reference length, the mean length of the training
+    explanations or of the policy's own greedy explanations of the training prompts (`--brevity_reference`)."""
+    if script_args.brevity_reference not in BREVITY_REFERENCES:
+        raise ValueError(f"--brevity_reference must be one of {BREVITY_REFERENCES}, got {script_args.brevity_reference!r}")
+    reward_model.config.brevity_weight = script_args.brevity_weight
+    if script_args.brevity_weight > 0:
+        texts = (train_records["explanation"] if script_args.brevity_reference == "explanations" else
+                 explain_records(policy, tokenizer, train_records.to_dict(), response_length)[3])
+        reward_model.config.reference_length = mean_explanation_length(texts, response_length - 1)
+    MIEstimatorConfig(**reward_model.config.to_dict())  # raises ValueError on invalid settings
 
 
 @dataclass
@@ -145,20 +158,20 @@ def build_run(script_args: MMIScriptArguments, training_args: PPOConfig, model_a
         raise ValueError("pass --sft_model_path (the trained explainer) and --reward_model_path (the MI estimator)")
     if training_args.stop_token is None and training_args.stop_token_id is None:
         training_args.stop_token = "eos"  # explanations end at <eos>; the reward is read there
+    set_seed(training_args.seed)  # the value head is initialised here, before PPOTrainer seeds its own steps
+    tokenizer, policy, ref_model, value_model, reward_model, peft_config = load_models(
+        script_args, training_args, model_args)
     if splits is None:
         with PartialState().local_main_process_first():
             splits = split_explanation_records(load_explanation_records(script_args.data_file),
                                                seed=script_args.split_seed)
-    if script_args.brevity_weight and script_args.reference_length is None:
-        script_args.reference_length = mean_explanation_length(splits["train"], training_args.response_length - 1)
-    set_seed(training_args.seed)  # the value head is initialised here, before PPOTrainer seeds its own steps
-    tokenizer, policy, ref_model, value_model, reward_model, peft_config = load_models(
-        script_args, training_args, model_args)
     train_records = splits["train"]
     if script_args.max_train_prompts:
         train_records = train_records.shuffle(seed=training_args.seed).select(
             range(min(script_args.max_train_prompts, len(train_records))))
     eval_records = splits["validation"].select(range(min(script_args.num_eval_prompts, len(splits["validation"]))))
+    if script_args.brevity_weight is not None:
+        set_brevity_term(reward_model, script_args, policy, tokenizer, train_records, training_args.response_length)
     train_prompts = build_prompt_dataset(policy, tokenizer, train_records)
     eval_prompts = build_prompt_dataset(policy, tokenizer, eval_records)
     if judge is None:
@@ -200,6 +213,8 @@ def save_run(run: MMIRun, script_args: MMIScriptArguments, training_args: PPOCon
         "selected_step": run.alignment.saved_record["step"],
         "mi_updates": run.mi_updates.history if run.mi_updates else [],
         "reward_type": run.reward_model.config.reward_type, "eps": run.reward_model.config.eps,
+        "brevity_weight": run.reward_model.config.brevity_weight,
+        "reference_length": run.reward_model.config.reference_length,
         "script_args": asdict(script_args), "peft": run.peft,
     }
     if trainer.accelerator.is_main_process:
