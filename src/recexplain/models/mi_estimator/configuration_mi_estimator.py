@@ -55,8 +55,9 @@ class MIEstimatorConfig(PretrainedConfig):
         brevity_weight (`float`): weight of a brevity term added to the reward, BLEU's log brevity penalty
             `min(0, 1 - reference_length / n)` of an explanation of `n` tokens (0: none). PPO searching the endings
             finds shorter ones the MI rewards more (docs/mmi.md); the term makes every missing word cost.
-        reference_length (`float`, *optional*): the length `n` from which the brevity term is 0, the mean length of
-            the reference explanations (required when `brevity_weight > 0`).
+        reference_length (`float`, *optional*): the length `n` from which the brevity term is 0 (required when
+            `brevity_weight > 0`; `mmi_ppo.py --brevity_reference` sets it to the mean length of the training
+            explanations or of the starting policy's own explanations).
         initializer_range (`float`): std of the normal initialisation.
     """
 
