@@ -101,6 +101,7 @@ def test_one_ppo_step_updates_policy_not_reference(tmp_path, artifacts, backbone
     card = ModelCard.load(out / "README.md")
     results = {r.metric_type: r.metric_value for r in card.data.eval_results}
     assert results["fmr"] == run.alignment.saved_record["fmr"] and "reward" in card.text
+    assert "brevity" not in card.text  # no brevity term by default
     assert history["selected_step"] == run.alignment.best_step  # --keep_best is the default
     reloaded = RecExplainerForConditionalGeneration.from_pretrained(out).eval()
     trained = trainer.accelerator.unwrap_model(trainer.model).policy
@@ -130,6 +131,7 @@ def test_brevity_weight_reaches_the_reward_with_the_reference_length(tmp_path, a
     lengths = [min(len(text.split()), 5) for text in texts]
     assert run.reward_model.config.brevity_weight == 0.5
     assert run.reward_model.config.reference_length == pytest.approx(sum(lengths) / len(lengths))
+    assert ppo.brevity_note(run).startswith(" and a brevity term (weight 0.5, reference length ")  # model card
     with pytest.raises(ValueError, match="brevity_reference"):
         ppo.build_run(*parse(tmp_path, paths, "peter", "--brevity_weight", "0.5", "--brevity_reference", "gold"),
                       splits)

@@ -126,7 +126,8 @@ def set_brevity_term(reward_model, script_args: MMIScriptArguments, policy, toke
     """Give the reward `--brevity_weight` and, as its reference length, the mean length of the training
     explanations or of the policy's own greedy explanations of the training prompts (`--brevity_reference`)."""
     if script_args.brevity_reference not in BREVITY_REFERENCES:
-        raise ValueError(f"--brevity_reference must be one of {BREVITY_REFERENCES}, got {script_args.brevity_reference!r}")
+        raise ValueError(f"--brevity_reference must be one of {BREVITY_REFERENCES}, "
+                         f"got {script_args.brevity_reference!r}")
     reward_model.config.brevity_weight = script_args.brevity_weight
     if script_args.brevity_weight > 0:
         texts = (train_records["explanation"] if script_args.brevity_reference == "explanations" else
@@ -202,6 +203,15 @@ def build_run(script_args: MMIScriptArguments, training_args: PPOConfig, model_a
     return MMIRun(trainer, tokenizer, reward_model, alignment, mi_updates, peft_config is not None)
 
 
+def brevity_note(run: MMIRun) -> str:
+    """The model card's words for the reward's brevity term (empty without one)."""
+    config = run.reward_model.config
+    if config.brevity_weight <= 0:
+        return ""
+    return (f" and a brevity term (weight {config.brevity_weight:g}, reference length "
+            f"{config.reference_length:.1f} words)")
+
+
 def save_run(run: MMIRun, script_args: MMIScriptArguments, training_args: PPOConfig) -> dict:
     """Save the policy (`--keep_best`: the best evaluation's weights; LoRA merged), tokenizer, vocabularies, history
     and the training plot (main process)."""
@@ -235,9 +245,9 @@ def save_run(run: MMIRun, script_args: MMIScriptArguments, training_args: PPOCon
                 extra={"model_name": training_args.hub_model_id or Path(training_args.output_dir).name,
                        "split": "validation",
                        "model_class": "RecExplainerForConditionalGeneration",
-                       "notes": f"MMI PPO with the {run.reward_model.config.reward_type} reward; results are the "
-                                f"held-out alignment of the validation prompts at the saved policy (PPO update "
-                                f"{history['selected_step']})"},
+                       "notes": f"MMI PPO with the {run.reward_model.config.reward_type} reward{brevity_note(run)}; "
+                                f"results are the held-out alignment of the validation prompts at the saved policy "
+                                f"(PPO update {history['selected_step']})"},
             )
             plot_training_curves(trainer.state.log_history, run.alignment.history, tmp / "mmi_training.png",
                                  title=f"MMI PPO ({run.reward_model.config.reward_type} reward)")
