@@ -73,6 +73,9 @@ class BenchmarkArguments:
         default=None, metadata={"help": f"run a named grid instead ({', '.join(ABLATIONS)}; its own models; compared "
                                         "on validation AUC): one JSON with every variant, parts next to it"}
     )
+    variants: Optional[str] = field(
+        default=None, metadata={"help": "with --ablation: comma-separated subset of the grid's variants (default: all)"}
+    )
     merge: Optional[str] = field(
         default=None, metadata={"help": "comma-separated result JSONs of runs over disjoint datasets (e.g. started side "
                                         "by side): write their union to --output (and --plot) instead of running"}
@@ -106,11 +109,16 @@ def run(args, argv):
         if args.ablation not in ABLATIONS:
             raise ValueError(f"--ablation: unknown grid {args.ablation!r}; known: {sorted(ABLATIONS)}")
         models, variants = ABLATIONS[args.ablation]
+        if args.variants:
+            unknown = [v for v in comma_list(args.variants) if v not in variants]
+            if unknown:
+                raise ValueError(f"--variants: {unknown} not in the {args.ablation!r} grid {sorted(variants)}")
+            variants = {v: variants[v] for v in comma_list(args.variants)}
         total = len(variants) * count_jobs(names, seeds, models)
         with tqdm(total=total, desc=f"CTR ablation {args.ablation}", unit="job") as bar:
             return run_ablation(args.ablation, names, args.data_dir, seeds, settings, args.output,
                                 progress=lambda description: (bar.update(1), bar.set_description(description)),
-                                header=header)
+                                header=header, grid=(models, variants))
 
     with tqdm(total=count_jobs(names, seeds, models), desc="CTR benchmark", unit="job") as bar:
         last = {"desc": None}

@@ -196,6 +196,27 @@ def test_benchmark_script_cli_and_merge(tmp_path):
         merge_benchmark_results([part, other])
 
 
+def test_benchmark_script_runs_a_subset_of_an_ablation_grid(tmp_path, monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark_ctr_script", REPO / "scripts" / "benchmark_ctr.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    calls = []
+    monkeypatch.setattr(script, "run_ablation", lambda *args, grid, **kwargs: calls.append(grid) or {})
+    argv = ["--datasets", "synthetic", "--ablation", "mask_rates", "--output", str(tmp_path / "a.json")]
+
+    def run(variants):
+        parser = script.HfArgumentParser(script.BenchmarkArguments)
+        script.run(script.parse_dataclasses(parser, argv + ["--variants", variants])[0], argv)
+
+    run("item0.4,item0.1")
+    models, variants = script.ABLATIONS["mask_rates"]
+    assert calls == [(models, {"item0.4": variants["item0.4"], "item0.1": variants["item0.1"]})]
+    with pytest.raises(ValueError, match="item0.9"):
+        run("item0.9")
+
+
 def test_ablation_grid_end_to_end(tmp_path):
     """A tiny grid on the synthetic data: every variant runs, is compared on validation AUC and kept."""
     from recexplain.training.ctr_ablation import ABLATIONS, ablation_table, run_ablation, variant_settings
