@@ -82,6 +82,7 @@ class BenchmarkArguments:
     )
     pretrain_steps: Optional[int] = field(default=None, metadata={"help": "override: pre-training steps"})
     attr_loss: Optional[str] = field(default=None, metadata={"help": "override: FG-BERT attribute loss (bce or softmax)"})
+    item_mask_prob: Optional[float] = field(default=None, metadata={"help": "override: pre-training item mask rate"})
     ctr_epochs: Optional[int] = field(default=None, metadata={"help": "override: CTR epochs"})
     ctr_max_steps: Optional[int] = field(default=None, metadata={"help": "override: CTR step budget (0 = use epochs)"})
     max_train_targets_per_user: Optional[int] = field(default=None, metadata={"help": "override: train targets per user"})

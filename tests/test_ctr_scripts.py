@@ -173,10 +173,11 @@ def test_benchmark_script_cli_and_merge(tmp_path):
     out = tmp_path / "bench.json"
     _run([PYTHON, "scripts/benchmark_ctr.py", "--datasets", "synthetic", "--quick", "--models", "din",
           "--ctr_max_steps", "2", "--max_train_targets_per_user", "1", "--num_eval_negatives", "4",
-          "--n_bootstrap", "10", "--max_test_users", "50", "--output", str(out)])
+          "--n_bootstrap", "10", "--max_test_users", "50", "--item_mask_prob", "0.3", "--output", str(out)])
     part = json.loads(out.read_text())
     assert part["command"].endswith(f"--output {out}") and part["models"] == ["din"] and part["seeds"] == [0]
     assert part["settings"]["max_test_users"] == 50 and part["datasets"]["synthetic"]["n_test"] == 50
+    assert part["settings"]["item_mask_prob"] == 0.3
     other = json.loads(out.read_text())
     other["datasets"] = {"synthetic-copy": other["datasets"]["synthetic"]}
     (tmp_path / "other.json").write_text(json.dumps(other))
