@@ -25,10 +25,10 @@ from transformers import AutoTokenizer, set_seed  # noqa: E402
 from trl import ModelConfig, TrlParser, get_peft_config  # noqa: E402
 from trl.experimental.ppo import PPOConfig, PPOTrainer  # noqa: E402
 
-from recexplain.data.explanation_tokenizer import VOCAB_FILE  # noqa: E402
+from recexplain.data.explanation_tokenizer import VOCAB_FILE, decode_explanation  # noqa: E402
 from recexplain.data.reviews import load_explanation_records, review_dataset_name, split_explanation_records  # noqa: E402,E501
 from recexplain.hub import push_model_folder, render_model_card  # noqa: E402
-from recexplain.mmi.alignment import explain_records  # noqa: E402
+from recexplain.mmi.alignment import generate_explanations  # noqa: E402
 from recexplain.mmi.callbacks import AlignmentCallback, MIUpdateCallback  # noqa: E402
 from recexplain.mmi.data import build_prompt_dataset, label_token_ids, mean_explanation_length  # noqa: E402
 from recexplain.mmi.judge import RatingJudge, judge_training_data  # noqa: E402
@@ -121,17 +121,22 @@ def load_models(script_args: MMIScriptArguments, training_args: PPOConfig, model
     return tokenizer, policy, ref_model, value_model, reward_model, peft_config
 
 
-def set_brevity_term(reward_model, script_args: MMIScriptArguments, policy, tokenizer, train_records,
+def set_brevity_term(reward_model, script_args: MMIScriptArguments, policy, tokenizer, train_prompts,
                      response_length: int) -> None:
     """Give the reward `--brevity_weight` and, as its reference length, the mean length of the training
-    explanations or of the policy's own greedy explanations of the training prompts (`--brevity_reference`)."""
+    explanations or of the policy's own greedy explanations of the training prompts `train_prompts`
+    (`build_prompt_dataset`; `--brevity_reference`)."""
     if script_args.brevity_reference not in BREVITY_REFERENCES:
         raise ValueError(f"--brevity_reference must be one of {BREVITY_REFERENCES}, "
                          f"got {script_args.brevity_reference!r}")
     reward_model.config.brevity_weight = script_args.brevity_weight
     if script_args.brevity_weight > 0:
-        texts = (train_records["explanation"] if script_args.brevity_reference == "explanations" else
-                 explain_records(policy, tokenizer, train_records.to_dict(), response_length)[3])
+        if script_args.brevity_reference == "explanations":
+            texts = train_prompts["explanation"]
+        else:
+            prompts = tokenizer.pad({"input_ids": train_prompts["input_ids"]}, return_tensors="pt")
+            texts = [decode_explanation(tokenizer, r)
+                     for r in generate_explanations(policy, tokenizer, prompts, response_length)]
         reward_model.config.reference_length = mean_explanation_length(texts, response_length - 1)
     MIEstimatorConfig(**reward_model.config.to_dict())  # raises ValueError on invalid settings
 
@@ -171,9 +176,9 @@ def build_run(script_args: MMIScriptArguments, training_args: PPOConfig, model_a
         train_records = train_records.shuffle(seed=training_args.seed).select(
             range(min(script_args.max_train_prompts, len(train_records))))
     eval_records = splits["validation"].select(range(min(script_args.num_eval_prompts, len(splits["validation"]))))
-    if script_args.brevity_weight is not None:
-        set_brevity_term(reward_model, script_args, policy, tokenizer, train_records, training_args.response_length)
     train_prompts = build_prompt_dataset(policy, tokenizer, train_records)
+    if script_args.brevity_weight is not None:
+        set_brevity_term(reward_model, script_args, policy, tokenizer, train_prompts, training_args.response_length)
     eval_prompts = build_prompt_dataset(policy, tokenizer, eval_records)
     if judge is None:
         judge = (RatingJudge.load(script_args.judge_path) if script_args.judge_path else
