@@ -3,11 +3,13 @@ import gzip
 import logging
 import json
 
+import numpy as np
 import pytest
 
 from recexplain.data import (
     DataFormatError, load_behavior_dataset, load_movielens, load_taobao, time_gap_token,
 )
+from recexplain.data.behavior import _user_time_order
 
 INTER = (
     "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
@@ -38,6 +40,19 @@ def test_time_gap_buckets():
     assert time_gap_token(0) == "gap0" and time_gap_token(3599) == "gap0"
     assert time_gap_token(3600) == "gap1" and time_gap_token(2 * 3600) == "gap2" and time_gap_token(3 * 3600) == "gap2"
     assert time_gap_token(10**9) == "gap14"
+
+
+@pytest.mark.parametrize("times", ["whole", "negative", "fractional", "huge", "missing", "none"])
+def test_event_order_is_lexsort_by_user_then_time(times):
+    """The one-key sort gives exactly `np.lexsort`'s stable order (ties and NaN included); other times fall back."""
+    rng = np.random.default_rng(0)
+    users = rng.integers(0, 50, 2000).astype(np.int32)
+    values = {"whole": rng.integers(0, 30, 2000).astype(float), "negative": rng.integers(-10**9, 10**9, 2000) * 1.0,
+              "fractional": rng.integers(0, 30, 2000) / 4, "huge": rng.integers(0, 2, 2000) * 1e300,
+              "missing": np.where(rng.random(2000) < 0.2, np.nan, rng.integers(0, 30, 2000)),
+              "none": np.full(2000, np.nan)}[times]
+    np.testing.assert_array_equal(_user_time_order(users, values), np.lexsort((values, users)))
+    np.testing.assert_array_equal(_user_time_order(users, None), np.argsort(users, kind="stable"))
 
 
 @pytest.mark.parametrize("gz", [False, True])

@@ -151,6 +151,25 @@ def _gap_tokens(times: np.ndarray, starts: np.ndarray) -> pa.Array:
     return pa.DictionaryArray.from_arrays(pa.array(codes), tokens).cast(pa.string())
 
 
+def _user_time_order(user_index: np.ndarray, times: Optional[np.ndarray]) -> np.ndarray:
+    """Stable order of events `[N]` by user, then time (ties: file order; NaN after every time; `times` None: file
+    order within a user). Whole-number times sort as one int64 key `user << b | time - min` (half the time of
+    `np.lexsort` on 20M events); other times fall back to `np.lexsort`."""
+    if times is None:
+        return np.argsort(user_index, kind="stable")
+    timed = times[~np.isnan(times)]
+    if timed.size == 0:
+        return np.argsort(user_index, kind="stable")
+    low, high = timed.min(), timed.max()
+    time_bits = 62 - int(user_index.max(initial=0)).bit_length()
+    if high - low + 1 >= 2.0 ** time_bits or not np.array_equal(timed, np.floor(timed)):
+        return np.lexsort((times, user_index))
+    del timed
+    key = np.nan_to_num(times - low, copy=False, nan=high - low + 1).astype(np.int64)
+    key |= user_index.astype(np.int64) << time_bits
+    return np.argsort(key, kind="stable")
+
+
 def sequences_from_events(
     name: str,
     users: Sequence[str],
@@ -174,11 +193,8 @@ def sequences_from_events(
         raise ValueError("users, items, behaviors (and timestamps) must have the same length")
     user_codes = arrow_array(users).dictionary_encode()  # ids of any type; dictionary in order of first appearance
     user_index = user_codes.indices.to_numpy(zero_copy_only=False)
-    if timestamps is None:
-        order = np.argsort(user_index, kind="stable")  # by user, file order within a user
-    else:  # stable: by user, then by time (ties keep file order); NaN (no timestamp) sorts after every time
-        times = arrow_array(timestamps, pa.float64()).to_numpy(zero_copy_only=False)
-        order = np.lexsort((times, user_index))
+    times = None if timestamps is None else arrow_array(timestamps, pa.float64()).to_numpy(zero_copy_only=False)
+    order = _user_time_order(user_index, times)
     counts = np.bincount(user_index, minlength=len(user_codes.dictionary))
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int32())
     starts = offsets.to_numpy()[:-1]
