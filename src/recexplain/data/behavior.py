@@ -151,6 +151,14 @@ def _gap_tokens(times: np.ndarray, starts: np.ndarray) -> pa.Array:
     return pa.DictionaryArray.from_arrays(pa.array(codes), tokens).cast(pa.string())
 
 
+def _gather_codes(values, take: pa.Array) -> pa.DictionaryArray:
+    """`values` (a list or an Arrow array of any type) at the positions `take`, dictionary-encoded with a string
+    dictionary: the positions gather int32 codes, and each distinct value is written as a string once."""
+    values = arrow_array(values)
+    codes = values if isinstance(values, pa.DictionaryArray) else values.dictionary_encode()
+    return pa.DictionaryArray.from_arrays(codes.indices.take(take), codes.dictionary.cast(pa.string()))
+
+
 def _user_time_order(user_index: np.ndarray, times: Optional[np.ndarray]) -> np.ndarray:
     """Stable order of events `[N]` by user, then time (ties: file order; NaN after every time; `times` None: file
     order within a user). Whole-number times sort as one int64 key `user << b | time - min` (half the time of
@@ -199,8 +207,10 @@ def sequences_from_events(
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int32())
     starts = offsets.to_numpy()[:-1]
     take = pa.array(order)
-    sorted_items = arrow_array(items).take(take).cast(pa.string())
-    missing_attr = n - (pc.sum(pc.is_in(sorted_items, value_set=pa.array(list(item_attributes), pa.string()))).as_py() or 0)
+    item_codes = _gather_codes(items, take)
+    known = pc.is_in(item_codes.dictionary, value_set=pa.array(list(item_attributes), pa.string())).to_numpy(False)
+    item_counts = np.bincount(item_codes.indices.to_numpy(), minlength=len(known))
+    missing_attr = int(item_counts[~known].sum())
     if timestamps is None:
         gaps = pa.array([NO_TIME]).take(pa.array(np.zeros(n, dtype=np.int32)))
     else:
@@ -209,8 +219,8 @@ def sequences_from_events(
         gaps = _gap_tokens(sorted_times, starts)
     columns = {
         "user_id": user_codes.dictionary.cast(pa.string()),
-        "item_id": pa.ListArray.from_arrays(offsets, sorted_items),
-        "behavior": pa.ListArray.from_arrays(offsets, arrow_array(behaviors, pa.string()).take(take)),
+        "item_id": pa.ListArray.from_arrays(offsets, item_codes.cast(pa.string())),
+        "behavior": pa.ListArray.from_arrays(offsets, _gather_codes(behaviors, take).cast(pa.string())),
         "time_gap": pa.ListArray.from_arrays(offsets, gaps),
     }
     if ratings is not None:

@@ -136,7 +136,7 @@ def _rating_sequences(name: str, users, items, ratings, timestamps, attributes: 
     """`sequences_from_events` for explicit ratings (lists or Arrow arrays): each event's behaviour token is its
     rating, `f"{rating:g}"` ("4", "4.5"), formatted once per distinct rating."""
     codes = arrow_array(ratings, pa.float64()).dictionary_encode()
-    behaviors = pa.array([f"{x:g}" for x in codes.dictionary.to_pylist()]).take(codes.indices)
+    behaviors = pa.DictionaryArray.from_arrays(codes.indices, pa.array([f"{x:g}" for x in codes.dictionary.to_pylist()]))
     return sequences_from_events(name, users, items, behaviors, attributes, timestamps=timestamps, ratings=ratings,
                                  source=source)
 

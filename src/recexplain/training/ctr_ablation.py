@@ -33,6 +33,7 @@ ABLATIONS = {
     "attr_loss": (("srp4ctr_fgbert",), {"softmax": {}, "bce": {"attr_loss": "bce"}}),
     "pretrain_steps": (("srp4ctr_bert", "srp4ctr_fgbert"), {
         "default": {}, "half": {"pretrain_steps": 0.5}, "double": {"pretrain_steps": 2.0},
+        "x4": {"pretrain_steps": 4.0}, "x8": {"pretrain_steps": 8.0},
     }),
     "freeze": (("srp4ctr_fgbert", "din_qformer"), {  # defaults: srp4ctr fine-tuned, din_qformer frozen
         "fine_tuned": {"freeze_encoder": False}, "frozen": {"freeze_encoder": True},
