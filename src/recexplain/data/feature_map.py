@@ -66,7 +66,7 @@ class FeatureMap:
         self.vocabs = {f: list(vocabs[f]) for f in FIELDS}
         self.item_attributes = {k: list(v)[:max_attrs] for k, v in item_attributes.items()}
         self.max_seq_len, self.max_attrs, self.dataset_name = int(max_seq_len), int(max_attrs), dataset_name
-        self._index = {f: {t: i for i, t in enumerate(v)} for f, v in self.vocabs.items()}
+        self._index: Dict[str, Dict[str, int]] = {}  # field -> token -> id, built on a field's first `encode`
         self._item_attr_table: Optional[torch.Tensor] = None
         self._item_attr_cache: Dict[str, List[int]] = {}
         self._vocab_arrays: Dict[str, pa.Array] = {}
@@ -115,6 +115,8 @@ class FeatureMap:
 
     def encode(self, field: str, tokens: Union[str, Iterable[str]]) -> Union[int, List[int]]:
         """Token(s) -> id(s); unknown tokens give `OOV_ID`."""
+        if field not in self._index:
+            self._index[field] = {t: i for i, t in enumerate(self.vocabs[field])}
         index = self._index[field]
         if isinstance(tokens, str):
             return index.get(tokens, OOV_ID)

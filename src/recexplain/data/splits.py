@@ -46,15 +46,16 @@ def split_sequences(sequences: datasets.Dataset, min_events: int = MIN_EVENTS) -
 
 
 def _without_last(table: pa.Table, columns, k: int) -> pa.Table:
-    """`table` with every list column of `columns` cut by its last `k` elements per row (rows have more than `k`),
-    with Arrow and numpy: the kept elements are filtered once, the offsets recomputed."""
+    """`table` with every list column of `columns` (aligned: the same lengths per row) cut by its last `k` elements
+    per row (rows have more than `k`), with Arrow and numpy: one mask of the kept elements, the offsets recomputed."""
+    lengths = pc.list_value_length(table[columns[0]]).to_numpy(zero_copy_only=False).astype(np.int64)
+    ends = np.cumsum(lengths)
+    keep = np.ones(int(ends[-1]) if len(ends) else 0, dtype=bool)
+    keep[(ends[:, None] - np.arange(1, k + 1)).ravel()] = False
+    keep = pa.array(keep)
+    new_offsets = pa.array(np.concatenate([[0], ends - k * np.arange(1, len(ends) + 1)]), pa.int32())
     for name in columns:
         column = table[name].combine_chunks()
-        offsets = column.offsets.to_numpy()
-        lengths = np.diff(offsets)
-        position = np.arange(offsets[-1] - offsets[0]) - np.repeat(offsets[:-1] - offsets[0], lengths)
-        keep = position < np.repeat(lengths - k, lengths)
-        new_offsets = pa.array(np.concatenate([[0], np.cumsum(lengths - k)]), pa.int32())
-        cut = pa.ListArray.from_arrays(new_offsets, column.flatten().filter(pa.array(keep)), type=column.type)
+        cut = pa.ListArray.from_arrays(new_offsets, column.flatten().filter(keep), type=column.type)
         table = table.set_column(table.column_names.index(name), name, cut)
     return table
