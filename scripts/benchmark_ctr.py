@@ -10,6 +10,7 @@ LogLoss, 95% bootstrap CI of the AUC over test users, paired bootstrap differenc
         --output /tmp/ctr_synthetic.json --quick
     python scripts/benchmark_ctr.py config.yaml                                                      # YAML keys
     python scripts/benchmark_ctr.py --merge a.json,b.json --output all.json --plot all.png     # union of two runs
+        # (disjoint datasets, or seeds / models of a dataset run in other processes or sessions: pooled by run)
     python scripts/benchmark_ctr.py --data_dir ../shared/data --quick --workers 2 --output q.json  # 2 processes
     python scripts/benchmark_ctr.py --data_dir ../shared/data --datasets amazon-beauty --ablation loss_weights \
         --output results/ctr_ablation_loss_weights.json       # a named grid (ctr_ablation.ABLATIONS), on validation
@@ -77,8 +78,9 @@ class BenchmarkArguments:
         default=None, metadata={"help": "with --ablation: comma-separated subset of the grid's variants (default: all)"}
     )
     merge: Optional[str] = field(
-        default=None, metadata={"help": "comma-separated result JSONs of runs over disjoint datasets (e.g. started side "
-                                        "by side): write their union to --output (and --plot) instead of running"}
+        default=None, metadata={"help": "comma-separated result JSONs of runs over disjoint (dataset, seed, model) "
+                                        "cells (e.g. started side by side, or seeds run in other sessions): write "
+                                        "their union (pooled per dataset) to --output (and --plot) instead of running"}
     )
     pretrain_steps: Optional[int] = field(default=None, metadata={"help": "override: pre-training steps"})
     attr_loss: Optional[str] = field(default=None, metadata={"help": "override: FG-BERT attribute loss (bce or softmax)"})

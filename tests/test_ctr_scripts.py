@@ -162,7 +162,7 @@ def test_benchmark_json_and_plot(tmp_path):
     assert len(pairs) == len(BENCHMARK_MODELS) * (len(BENCHMARK_MODELS) - 1) // 2
     fg = pairs["srp4ctr_fgbert-srp4ctr_bert"]
     assert fg["mean"] == pytest.approx(models["srp4ctr_fgbert"]["auc"] - models["srp4ctr_bert"]["auc"])
-    assert fg["ci_low"] <= fg["ci_high"] and fg["per_seed"][0]["seed"] == 0 and "auc_replicates" not in str(result)
+    assert fg["ci_low"] <= fg["ci_high"] and fg["per_seed"][0]["seed"] == 0
     assert {"srp4ctr_fgbert-srp4ctr_scratch", "din_qformer-din"} <= set(pairs)
     assert ctr_paired_table(out, pairs=["srp4ctr_fgbert-srp4ctr_bert"]).count("| synthetic |") == 1
 
@@ -190,11 +190,50 @@ def test_benchmark_script_cli_and_merge(tmp_path):
     other["settings"] = {**other["settings"], "max_test_users": 100}
     merged = merge_benchmark_results([part, other])
     assert merged["settings"] is None and merged["datasets"]["synthetic-copy"]["settings"]["max_test_users"] == 100
-    with pytest.raises(ValueError, match="repeats datasets"):
+    with pytest.raises(ValueError, match="din seed 0 is in more than one part"):
         merge_benchmark_results([part, part])
-    other["seeds"] = [1]
-    with pytest.raises(ValueError, match="seeds"):
+    other["quick"] = not part["quick"]
+    with pytest.raises(ValueError, match="quick"):
         merge_benchmark_results([part, other])
+
+
+def test_merge_pools_the_seeds_and_models_of_one_dataset_run_apart():
+    """Runs of one dataset from several parts (other seeds, other models) give the same summaries and paired
+    differences as one run of everything: both are computed from the runs and their bootstrap replicates."""
+    from recexplain.training.ctr_benchmark import merge_benchmark_results, paired_differences, summarize
+
+    rng = np.random.default_rng(0)
+    settings = {"n_bootstrap": 50}
+    facts = {"n_users": 9, "n_items": 5, "n_test": 9, "label_mode": "rating", "eval_candidates_per_row": 2,
+             "n_train_rows": 20, "n_validation_rows": 9}
+
+    def run(seed, auc):
+        return {"seed": seed, "auc": auc, "gauc": auc, "logloss": 0.6, "auc_ci": [auc - 0.01, auc + 0.01],
+                "validation_auc": auc, "epochs": 1.0, "steps": 3, "best_step": 3, "train_seconds": 1.0,
+                "auc_replicates": list(auc + rng.normal(0, 0.01, 50))}
+
+    runs = {m: [run(seed, 0.6 + 0.01 * i + 0.001 * seed) for seed in (0, 1)]
+            for i, m in enumerate(("din", "srp4ctr_bert", "srp4ctr_fgbert"))}
+
+    def part(models, seeds, command):
+        chosen = {m: [r for r in runs[m] if r["seed"] in seeds] for m in models}
+        return {"command": command, "quick": False, "seeds": list(seeds), "models": list(models), "settings": settings,
+                "datasets": {"d": {**facts, "data_seconds": 1.0, "models": {m: summarize(r) for m, r in chosen.items()},
+                                   "paired": paired_differences(chosen)}}}
+
+    whole = part(list(runs), (0, 1), "all")["datasets"]["d"]
+    merged = merge_benchmark_results([part(["din", "srp4ctr_bert"], (0, 1), "a"), part(["srp4ctr_fgbert"], (0,), "b"),
+                                      part(["srp4ctr_fgbert"], (1,), "c")])
+    entry = merged["datasets"]["d"]
+    assert merged["seeds"] == [0, 1] and merged["models"] == ["din", "srp4ctr_bert", "srp4ctr_fgbert"]
+    assert entry["models"] == whole["models"] and entry["paired"] == whole["paired"] and entry["command"] == ["a", "b", "c"]
+    assert entry["paired"]["srp4ctr_fgbert-srp4ctr_bert"]["per_seed"][1]["seed"] == 1
+    with pytest.raises(ValueError, match="other settings"):
+        merge_benchmark_results([part(["din"], (0,), "a"), {**part(["srp4ctr_bert"], (0,), "b"), "settings": {}}])
+    old = part(["srp4ctr_bert"], (0,), "b")
+    del old["datasets"]["d"]["models"]["srp4ctr_bert"]["runs"][0]["auc_replicates"]
+    with pytest.raises(ValueError, match="no auc_replicates"):
+        merge_benchmark_results([part(["din"], (0,), "a"), old])
 
 
 def test_benchmark_script_runs_a_subset_of_an_ablation_grid(tmp_path, monkeypatch):

@@ -181,11 +181,15 @@ def finetune(data, examples, settings: BenchmarkSettings, model: str, seed: int,
     return {"seed": seed, "auc": scores["auc"], "gauc": scores["gauc"], "logloss": scores["logloss"],
             "auc_ci": scores["auc_ci"], "validation_auc": state.best_metric, "epochs": state.epoch,
             "steps": state.global_step, "best_step": best_step,  # best_step == steps: still improving at the end
-            "train_seconds": round(seconds, 1), "auc_replicates": scores["auc_replicates"]}
+            "train_seconds": round(seconds, 1),
+            # the paired differences' bootstrap AUCs (same user draws for every model of a seed), kept so that runs
+            # of other processes or sessions can be pooled (`merge_benchmark_results`)
+            "auc_replicates": [round(float(x), 6) for x in scores["auc_replicates"]]}
 
 
-def summarize(runs: Sequence[dict], pretrain_seconds: Sequence[float] = ()) -> dict:
-    """Mean over seeds (`auc_std`: sample std over seeds, 0 for one seed; `auc_ci`: mean of the per-seed CIs)."""
+def summarize(runs: Sequence[dict]) -> dict:
+    """Mean over seeds (`auc_std`: sample std over seeds, 0 for one seed; `auc_ci`: mean of the per-seed CIs;
+    `pretrain_seconds`: of the runs' pre-trainings, where they had one)."""
     def mean(key):
         values = [r[key] for r in runs if r[key] is not None]
         return float(np.mean(values)) if values else None
@@ -196,31 +200,35 @@ def summarize(runs: Sequence[dict], pretrain_seconds: Sequence[float] = ()) -> d
            "auc_std": float(np.std(aucs, ddof=1)) if len(aucs) > 1 else 0.0,
            "auc_ci": [float(np.mean([r["auc_ci"][0] for r in runs])), float(np.mean([r["auc_ci"][1] for r in runs]))],
            "train_seconds": mean("train_seconds"), "runs": list(runs)}
+    pretrain_seconds = [r["pretrain_seconds"] for r in runs if r.get("pretrain_seconds") is not None]
     if pretrain_seconds:
         out["pretrain_seconds"] = float(np.mean(pretrain_seconds))
     return out
 
 
-def paired_differences(runs: dict, replicates: dict) -> dict:
+def paired_differences(runs: dict) -> dict:
     """Every pair of models, the later in `BENCHMARK_MODELS` order minus the earlier (key `"b-a"`): per seed the
     AUC difference on the same test rows with its paired bootstrap 95% CI over users (both models' replicates
-    use the same draws of users), and over seeds the `mean` difference with the CI of that mean (`ci_low`,
-    `ci_high`: the replicates' differences averaged over seeds, i.e. test-user uncertainty with the training
-    seeds fixed). `runs`: model -> runs in seed order; `replicates`: seed -> model -> `auc_replicates [n_boot]`."""
+    use the same draws of users), and over the seeds both ran the `mean` difference with the CI of that mean
+    (`ci_low`, `ci_high`: the replicates' differences averaged over seeds, i.e. test-user uncertainty with the
+    training seeds fixed). `runs`: model -> runs (each with `seed`, `auc` and `auc_replicates [n_boot]`)."""
     from ..metrics import paired_bootstrap_ci, percentile_ci
 
     def significant(d):
         return d["ci_low"] > 0 or d["ci_high"] < 0
 
     names = [m for m in BENCHMARK_MODELS if m in runs]
+    by_seed = {m: {r["seed"]: r for r in runs[m]} for m in names}
     out = {}
     for i, a in enumerate(names):
         for b in names[i + 1:]:
+            pairs = [(by_seed[a][seed], by_seed[b][seed]) for seed in sorted(set(by_seed[a]) & set(by_seed[b]))]
+            if not pairs:
+                continue
+            replicates = [np.asarray(rb["auc_replicates"]) - np.asarray(ra["auc_replicates"]) for ra, rb in pairs]
             per_seed = [dict(zip(("seed", "diff", "ci_low", "ci_high"), (rb["seed"], rb["auc"] - ra["auc"], *(
-                paired_bootstrap_ci(replicates[rb["seed"]][b], replicates[ra["seed"]][a])))))
-                for ra, rb in zip(runs[a], runs[b])]
-            mean_replicates = np.mean([replicates[r["seed"]][b] - replicates[r["seed"]][a] for r in per_seed], axis=0)
-            pair = dict(zip(("ci_low", "ci_high"), percentile_ci(mean_replicates)))
+                paired_bootstrap_ci(rb["auc_replicates"], ra["auc_replicates"]))))) for ra, rb in pairs]
+            pair = dict(zip(("ci_low", "ci_high"), percentile_ci(np.mean(replicates, axis=0))))
             pair = {"mean": float(np.mean([r["diff"] for r in per_seed])), **pair, "significant": significant(pair),
                     "seeds_significant": sum(map(significant, per_seed)), "per_seed": per_seed}
             out[f"{b}-{a}"] = pair
@@ -272,53 +280,91 @@ def run_benchmark(datasets: Sequence[str], data_dir: Optional[str], seeds: Seque
             "n_train_rows": len(examples.train), "n_validation_rows": len(examples.validation),
             "data_seconds": round(time.perf_counter() - data_start, 1), "models": {}}
         runs = {m: [] for m in models}
-        replicates = {}  # seed -> model -> bootstrap AUCs of the test rows, for the paired differences
-        pretrain_seconds = {k: [] for k in PRETRAININGS}
         needed = {NEEDS[m] for m in models if m in NEEDS}
         for seed in seeds:
             with tempfile.TemporaryDirectory(prefix=f"ctr-bench-{name}-{seed}-") as tmp:
-                tmp, pretrained = Path(tmp), {}
+                tmp, pretrained, pretrain_seconds = Path(tmp), {}, {}
                 for key in (k for k in PRETRAININGS if k in needed):
                     progress and progress(f"{name} seed {seed}: pre-train {key}")
                     pretrained[key] = tmp / f"pretrained-{key}"
-                    pretrain_seconds[key].append(pretrain(data, settings, PRETRAININGS[key], seed, pretrained[key]))
+                    pretrain_seconds[key] = round(pretrain(data, settings, PRETRAININGS[key], seed, pretrained[key]), 1)
                 for model in models:
                     progress and progress(f"{name} seed {seed}: {model}")
                     run = finetune(data, examples, settings, model, seed, tmp, pretrained)
-                    replicates.setdefault(seed, {})[model] = run.pop("auc_replicates")
+                    if model in NEEDS:
+                        run["pretrain_seconds"] = pretrain_seconds[NEEDS[model]]
                     logger.info("%s seed %d %s: test AUC %.4f [%.4f, %.4f]", name, seed, model, run["auc"], *run["auc_ci"])
                     runs[model].append(run)
-                    entry["models"][model] = summarize(runs[model], pretrain_seconds.get(NEEDS.get(model), ()))
+                    entry["models"][model] = summarize(runs[model])
                     write()
-            entry["paired"] = paired_differences(runs, replicates)
+            entry["paired"] = paired_differences(runs)
             write()
     write()
     return result
 
 
+DATASET_FACTS = ("n_users", "n_items", "n_test", "label_mode", "eval_candidates_per_row", "n_train_rows",
+                 "n_validation_rows")  # what parts that pool a dataset must agree on (the same splits and negatives)
+
+
 def merge_benchmark_results(parts: Sequence[dict]) -> dict:
-    """One benchmark result from runs over disjoint datasets with the same seeds and models (e.g. two processes
-    started side by side on a 2-core machine). Each dataset entry keeps its run's `command` and `settings`; the
-    top-level `settings` are kept only where every part has the same (else `None`), `command` becomes the list
-    of the parts' commands and `total_seconds` the longest part's wall time."""
+    """One benchmark result from runs over disjoint (dataset, seed, model) cells: datasets run side by side in two
+    processes, or the seeds or models of one dataset run in different processes or sessions. A dataset that one
+    part ran keeps its entry; one that several parts ran is pooled: their settings and dataset facts must agree,
+    each (seed, model) may come from one part only, and the summaries and paired differences are recomputed from
+    the runs (their `auc_replicates`). Each dataset entry keeps its `command` (a list when pooled) and `settings`;
+    the top-level `settings` are kept only where every part has the same (else `None`), `seeds` and `models` are
+    the parts' union, `command` the list of the parts' commands and `total_seconds` the longest part's wall time."""
     if not parts:
         raise ValueError("nothing to merge")
-    merged = {key: parts[0].get(key) for key in ("seeds", "models", "quick")}
-    merged.update(command=[], started=min(p.get("started", "") for p in parts),
-                  total_seconds=max(p.get("total_seconds", 0) for p in parts),
-                  settings=parts[0]["settings"] if all(p["settings"] == parts[0]["settings"] for p in parts) else None,
-                  datasets={})
     for index, part in enumerate(parts):
-        for key in ("seeds", "models", "quick"):
-            if part.get(key) != merged[key]:
-                raise ValueError(f"part {index} differs in `{key}`: {part.get(key)!r} vs {merged[key]!r}")
-        overlap = set(part["datasets"]) & set(merged["datasets"])
-        if overlap:
-            raise ValueError(f"part {index} repeats datasets {sorted(overlap)}")
-        merged["command"].append(part.get("command"))
+        if part.get("quick") != parts[0].get("quick"):
+            raise ValueError(f"part {index} differs in `quick`: {part.get('quick')!r} vs {parts[0].get('quick')!r}")
+    merged = {"seeds": sorted({s for p in parts for s in p["seeds"]}),
+              "models": [m for m in BENCHMARK_MODELS if any(m in p["models"] for p in parts)],
+              "quick": parts[0].get("quick"), "command": [p.get("command") for p in parts],
+              "started": min(p.get("started", "") for p in parts),
+              "total_seconds": max(p.get("total_seconds", 0) for p in parts),
+              "settings": parts[0]["settings"] if all(p["settings"] == parts[0]["settings"] for p in parts) else None,
+              "datasets": {}}
+    by_dataset: dict = {}
+    for index, part in enumerate(parts):
         for name, entry in part["datasets"].items():
+            by_dataset.setdefault(name, []).append((index, part, entry))
+    for name, items in by_dataset.items():
+        if len(items) == 1:
+            _, part, entry = items[0]
             merged["datasets"][name] = {**entry, "command": part.get("command"), "settings": part["settings"]}
+        else:
+            merged["datasets"][name] = _pool_dataset(name, items)
     return merged
+
+
+def _pool_dataset(name: str, items: Sequence[tuple]) -> dict:
+    """The entry of dataset `name` from several parts' entries (`(part index, part, entry)`), pooled by runs."""
+    first_index, first, first_entry = items[0]
+    runs: dict = {}
+    for index, part, entry in items:
+        if part["settings"] != first["settings"]:
+            differing = sorted(k for k in part["settings"] if part["settings"][k] != first["settings"].get(k))
+            raise ValueError(f"{name}: part {index} ran with other settings than part {first_index} ({differing})")
+        facts = {k: entry.get(k) for k in DATASET_FACTS}
+        if facts != {k: first_entry.get(k) for k in DATASET_FACTS}:
+            raise ValueError(f"{name}: part {index} has other splits or negatives than part {first_index} ({facts})")
+        for model, summary in entry["models"].items():
+            for run in summary["runs"]:
+                if any(r["seed"] == run["seed"] for r in runs.get(model, ())):
+                    raise ValueError(f"{name}: {model} seed {run['seed']} is in more than one part (part {index})")
+                if "auc_replicates" not in run:
+                    raise ValueError(f"{name}: part {index}'s {model} run has no auc_replicates (written before they "
+                                     f"were kept), so it cannot be pooled with other runs of {name}")
+                runs.setdefault(model, []).append(run)
+    runs = {m: sorted(runs[m], key=lambda r: r["seed"]) for m in BENCHMARK_MODELS if m in runs}
+    return {**{k: first_entry[k] for k in first_entry if k not in ("models", "paired")},
+            "data_seconds": max(entry.get("data_seconds", 0) for _, _, entry in items),
+            "models": {m: summarize(model_runs) for m, model_runs in runs.items()},
+            "paired": paired_differences(runs), "command": [part.get("command") for _, part, _ in items],
+            "settings": first["settings"]}
 
 
 def count_jobs(datasets: Sequence[str], seeds: Sequence[int], models: Sequence[str] = BENCHMARK_MODELS) -> int:
