@@ -303,8 +303,9 @@ def test_paired_differences_over_seeds():
     base = {seed: 0.7 + rng.normal(0, 0.01, size=200) for seed in (0, 1)}  # shared draws: replicates move together
     replicates = {seed: {"din": base[seed], "srp4ctr_fgbert": base[seed] + 0.01 + rng.normal(0, 0.001, size=200),
                          "bst": base[seed] + rng.normal(0, 0.02, size=200)} for seed in (0, 1)}
-    runs = {m: [{"seed": s, "auc": float(np.median(replicates[s][m]))} for s in (0, 1)] for m in replicates[0]}
-    pairs = paired_differences(runs, replicates)
+    runs = {m: [{"seed": s, "auc": float(np.median(replicates[s][m])), "auc_replicates": replicates[s][m]}
+                for s in (0, 1)] for m in replicates[0]}
+    pairs = paired_differences(runs)
     assert list(pairs) == ["bst-din", "srp4ctr_fgbert-din", "srp4ctr_fgbert-bst"]  # later minus earlier
     fg = pairs["srp4ctr_fgbert-din"]
     assert fg["mean"] == pytest.approx(0.01, abs=1e-3) and fg["significant"] and fg["seeds_significant"] == 2

@@ -1,7 +1,7 @@
 """Behaviour-sequence data (loaders, feature map, splits, CTR/pre-training examples, collators,
 the synthetic default) and explanation records. See docs/data.md."""
 from .behavior import BehaviorData, sequences_from_events, time_gap_token
-from .collators import IGNORE_INDEX, CTRCollator, PretrainingCollator
+from .collators import BEHAVIOR_MASK_PROB, IGNORE_INDEX, ITEM_MASK_PROB, CTRCollator, PretrainingCollator
 from .errors import DataFormatError
 from .examples import NegativeSampler, build_ctr_examples, build_pretraining_examples, encode_sequence
 from .windows import WindowedExamples, encode_events

@@ -27,8 +27,8 @@ ABLATIONS = {
         "attr_half": {"loss_weights": {"item_attr": 0.5}},
     }),
     "mask_rates": (("srp4ctr_fgbert",), {
-        "item0.2_behavior0.2": {}, "item0.1": {"item_mask_prob": 0.1}, "item0.4": {"item_mask_prob": 0.4},
-        "behavior0": {"behavior_mask_prob": 0.0},
+        "default": {}, "item0.1": {"item_mask_prob": 0.1}, "item0.2": {"item_mask_prob": 0.2},
+        "item0.4": {"item_mask_prob": 0.4}, "behavior0": {"behavior_mask_prob": 0.0},
     }),
     "attr_loss": (("srp4ctr_fgbert",), {"softmax": {}, "bce": {"attr_loss": "bce"}}),
     "pretrain_steps": (("srp4ctr_bert", "srp4ctr_fgbert"), {

@@ -27,6 +27,7 @@ from typing import Callable, Optional, Sequence, Union
 import numpy as np
 from transformers import set_seed
 
+from ..data import BEHAVIOR_MASK_PROB, ITEM_MASK_PROB
 from .ctr import (
     CTRModelArguments,
     CTRTrainingArguments,
@@ -69,8 +70,8 @@ class BenchmarkSettings:
     pretrain_steps: int = 3000
     pretrain_batch_size: int = 128
     pretrain_learning_rate: float = 1e-3
-    item_mask_prob: float = 0.2
-    behavior_mask_prob: float = 0.2
+    item_mask_prob: float = ITEM_MASK_PROB
+    behavior_mask_prob: float = BEHAVIOR_MASK_PROB
     max_windows_per_user: int = 4
     attr_loss: str = "softmax"  # chosen on Taobao validation AUC (bce 0.621 vs softmax 0.684, quick settings)
     loss_weights: Optional[Union[dict, str]] = None  # per-field weights ({"behavior": 0, ...}; others 1), or

@@ -14,7 +14,9 @@ import datasets
 import numpy as np
 
 from ..data import (
+    BEHAVIOR_MASK_PROB,
     DATASET_NAMES,
+    ITEM_MASK_PROB,
     FeatureMap,
     build_ctr_examples,
     build_pretraining_examples,
@@ -48,9 +50,11 @@ class BehaviorDataArguments:
 class PretrainingDataArguments(BehaviorDataArguments):
     """`BehaviorDataArguments` plus the masking of SRP4CTR pre-training."""
 
-    item_mask_prob: float = field(default=0.2, metadata={"help": "share of positions whose item fields are masked"})
+    item_mask_prob: float = field(
+        default=ITEM_MASK_PROB, metadata={"help": "share of positions whose item fields are masked"}
+    )
     behavior_mask_prob: float = field(
-        default=0.2, metadata={"help": "share of positions whose behaviour + time-gap fields are masked"}
+        default=BEHAVIOR_MASK_PROB, metadata={"help": "share of positions whose behaviour + time-gap fields are masked"}
     )
     max_windows_per_user: int = field(
         default=4, metadata={"help": "non-overlapping max_seq_len windows per user (most recent first)"}
