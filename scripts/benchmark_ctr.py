@@ -82,7 +82,10 @@ class BenchmarkArguments:
                                         "cells (e.g. started side by side, or seeds run in other sessions): write "
                                         "their union (pooled per dataset) to --output (and --plot) instead of running"}
     )
-    pretrain_steps: Optional[int] = field(default=None, metadata={"help": "override: pre-training steps"})
+    pretrain_steps: Optional[int] = field(
+        default=None, metadata={"help": "override: pre-training steps (a fixed budget instead of --pretrain_epochs)"}
+    )
+    pretrain_epochs: Optional[float] = field(default=None, metadata={"help": "override: pre-training epochs (FULL)"})
     attr_loss: Optional[str] = field(default=None, metadata={"help": "override: FG-BERT attribute loss (bce or softmax)"})
     item_mask_prob: Optional[float] = field(default=None, metadata={"help": "override: pre-training item mask rate"})
     ctr_epochs: Optional[int] = field(default=None, metadata={"help": "override: CTR epochs"})

@@ -260,7 +260,7 @@ def test_benchmark_script_runs_a_subset_of_an_ablation_grid(tmp_path, monkeypatc
 def test_ablation_grid_end_to_end(tmp_path):
     """A tiny grid on the synthetic data: every variant runs, is compared on validation AUC and kept."""
     from recexplain.training.ctr_ablation import ABLATIONS, ablation_table, run_ablation, variant_settings
-    from recexplain.training.ctr_benchmark import QUICK, field_loss_weights
+    from recexplain.training.ctr_benchmark import FULL, QUICK, field_loss_weights
 
     import dataclasses
 
@@ -281,7 +281,10 @@ def test_ablation_grid_end_to_end(tmp_path):
     assert best["validation_auc"] == max(v["datasets"]["synthetic"]["srp4ctr_fgbert"]["validation_auc"]
                                          for v in result["variants"].values())
     assert ablation_table(result).count("(best)") == 1
-    assert variant_settings(QUICK, {"pretrain_steps": 0.5}).pretrain_steps == QUICK.pretrain_steps // 2
+    half = ABLATIONS["pretrain_length"][1]["half"]
+    assert variant_settings(QUICK, half).pretrain_steps == QUICK.pretrain_steps // 2  # QUICK: a step budget
+    assert variant_settings(FULL, half).pretrain_epochs == FULL.pretrain_epochs / 2  # FULL: epochs
+    assert variant_settings(FULL, half).pretrain_steps is None
     with pytest.raises(ValueError, match="unknown ablation"):
         run_ablation("nope", ["synthetic"], None, [0], settings, out)
 

@@ -31,9 +31,9 @@ ABLATIONS = {
         "item0.4": {"item_mask_prob": 0.4}, "behavior0": {"behavior_mask_prob": 0.0},
     }),
     "attr_loss": (("srp4ctr_fgbert",), {"softmax": {}, "bce": {"attr_loss": "bce"}}),
-    "pretrain_steps": (("srp4ctr_bert", "srp4ctr_fgbert"), {
-        "default": {}, "half": {"pretrain_steps": 0.5}, "double": {"pretrain_steps": 2.0},
-        "x4": {"pretrain_steps": 4.0}, "x8": {"pretrain_steps": 8.0},
+    "pretrain_length": (("srp4ctr_bert", "srp4ctr_fgbert"), {  # the budget in use (steps, else epochs) x factor
+        "default": {}, **{name: {"pretrain_steps": f, "pretrain_epochs": f}
+                          for name, f in (("half", 0.5), ("double", 2.0), ("x4", 4.0), ("x8", 8.0))},
     }),
     "freeze": (("srp4ctr_fgbert", "din_qformer"), {  # defaults: srp4ctr fine-tuned, din_qformer frozen
         "fine_tuned": {"freeze_encoder": False}, "frozen": {"freeze_encoder": True},
@@ -45,12 +45,18 @@ ABLATIONS = {
         "default": {}, "half": {"ctr_learning_rate": 0.5}, "double": {"ctr_learning_rate": 2.0},
     }),
 }
-RELATIVE = ("pretrain_steps", "ctr_learning_rate")  # these overrides are factors of the preset's value
+RELATIVE = ("pretrain_steps", "pretrain_epochs", "ctr_learning_rate")  # overrides that are factors of the preset's value
 
 
 def variant_settings(base: BenchmarkSettings, overrides: dict) -> BenchmarkSettings:
-    """`base` with `overrides` applied (`RELATIVE` fields multiply the preset's value)."""
-    resolved = {k: (type(getattr(base, k))(getattr(base, k) * v) if k in RELATIVE else v) for k, v in overrides.items()}
+    """`base` with `overrides` applied (`RELATIVE` fields multiply the preset's value; one that is unset stays so)."""
+    def resolve(key, value):
+        if key not in RELATIVE:
+            return value
+        preset = getattr(base, key)
+        return None if preset is None else type(preset)(preset * value)
+
+    resolved = {k: resolve(k, v) for k, v in overrides.items()}
     return dataclasses.replace(base, **resolved)
 
 
