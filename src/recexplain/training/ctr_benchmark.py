@@ -106,7 +106,7 @@ QUICK = BenchmarkSettings(
 # stopping on validation AUC (patience 2), test on a seeded subset of at most 5,000 users (only Amazon Beauty has
 # more). The former budget (600 pre-training steps, 400 CTR steps validated every 100: `--pretrain_steps 600
 # --ctr_max_steps 400 --item_mask_prob 0.2`) under-trained: 0.4 CTR epochs and 3.4 pre-training epochs on Beauty.
-# On the 2-core machine one Beauty FG-BERT job then takes ~13 min for fine-tuning and ~6 min for pre-training.
+# On the 2-core machine a Beauty encoder then takes ~9 min to pre-train and ~13 min to fine-tune (one thread).
 FULL = BenchmarkSettings(
     max_seq_len=50, hidden_size=32, intermediate_size=64, max_windows_per_user=4,
     ctr_epochs=5, ctr_eval_steps=100, ctr_learning_rate=2e-3, early_stopping_patience=2, num_eval_negatives=99,
