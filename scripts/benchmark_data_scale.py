@@ -2,6 +2,10 @@
 `movies.csv`) and Taobao (`UserBehavior.csv`) formats, loaded, split, mapped and pre-trained on at each size.
 
     python scripts/benchmark_data_scale.py --output results/data_scale.json [--sizes 1000000,5000000,20000000]
+        [--layout released|interleaved]
+
+`--layout released` (default) orders the rows as the published files do (grouped by user); `interleaved` mixes
+all users in time order, the worst case for the loader's sort by user and time.
 
 Each (format, size) runs in a fresh process, so `peak_rss_bytes` (resource's ru_maxrss) is that run's own; rows
 give `load_seconds` (file -> per-user sequences), `split_seconds` (leave-one-out splits), `feature_map_seconds`,
@@ -31,12 +35,23 @@ import numpy as np
 FORMATS = ("movielens-20m-csv", "taobao-csv")
 
 
-def write_files(fmt: str, events: int, folder: Path, seed: int = 0) -> None:
-    """Synthetic events (users and items ~ events / 100, time-ordered per file) in `fmt`'s exact file layout."""
+LAYOUTS = ("released", "interleaved")
+
+
+def write_files(fmt: str, events: int, folder: Path, seed: int = 0, layout: str = "released") -> None:
+    """Synthetic events (users and items ~ events / 100) in `fmt`'s exact file format. Row order `layout`:
+    "released" as the published files (grouped by user; MovieLens-20M's `ratings.csv` by user then movie id, Taobao's
+    `UserBehavior.csv` by user then time), "interleaved" the whole file in time order (users mixed: the loader's
+    sort does all the work)."""
     rng = np.random.default_rng(seed)
     users, items = max(events // 100, 10), max(events // 100, 10)
     u, i = rng.integers(1, users + 1, events), rng.integers(1, items + 1, events)
     t = np.sort(rng.integers(789_652_009, 1_427_784_002, events))
+    if layout == "released":
+        order = np.lexsort((i, u) if fmt == "movielens-20m-csv" else (t, u))
+        u, i, t = u[order], i[order], t[order]
+    elif layout != "interleaved":
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     chunk = 1_000_000
     if fmt == "movielens-20m-csv":
         r = rng.integers(1, 11, events) / 2
@@ -177,6 +192,8 @@ def main(argv=None):
     parser.add_argument("--sizes", default="1000000,5000000,20000000")
     parser.add_argument("--formats", default=",".join(FORMATS))
     parser.add_argument("--repeats", type=int, default=3, help="loads per size; each step's time is the best")
+    parser.add_argument("--layout", default="released", choices=LAYOUTS,
+                        help="row order of the synthetic files: grouped by user as released, or all users interleaved")
     parser.add_argument("--measure", nargs=3, metavar=("FORMAT", "FOLDER", "FLOPS"), help=argparse.SUPPRESS)  # child
     args = parser.parse_args(argv)
     if args.measure:
@@ -186,7 +203,7 @@ def main(argv=None):
     for fmt in args.formats.split(","):
         for events in [int(s) for s in args.sizes.split(",")]:
             with tempfile.TemporaryDirectory() as tmp:
-                write_files(fmt, events, Path(tmp))
+                write_files(fmt, events, Path(tmp), layout=args.layout)
                 out = subprocess.run([sys.executable, __file__, "--repeats", str(args.repeats), "--measure", fmt, tmp,
                                       "no" if flops is not None else "flops"], check=True,
                                      capture_output=True, text=True).stdout
@@ -211,7 +228,7 @@ def main(argv=None):
     steal_share = (steal[0] - steal_before[0]) / max(steal[1] - steal_before[1], 1) if steal and steal_before else None
     if steal_share is not None:
         print(f"CPU time stolen by the hypervisor during the run: {steal_share:.0%}")
-    report = {"command": " ".join(["python", *sys.argv]), "cpu_steal_share": steal_share, "rows": rows, "flops_measured_on": rows[0]["format"],
+    report = {"command": " ".join(["python", *sys.argv]), "layout": args.layout, "cpu_steal_share": steal_share, "rows": rows, "flops_measured_on": rows[0]["format"],
               "flops": flops,
               "gemm_peak_flops": {f"hidden{f['hidden_size']}_threads{f['threads']}": f["gemm_peak_flops"] for f in flops},
               "pretrain_flops_ratio": {f"hidden{f['hidden_size']}_threads{f['threads']}": f["pretrain_flops_ratio"]

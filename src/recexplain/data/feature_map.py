@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections import Counter
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Union
 
@@ -27,21 +26,30 @@ FIELDS = ("item_id", "item_attr", "behavior", "time_gap", "user_id")
 FEATURE_MAP_NAME = "feature_map.json"
 
 
-def _token_counts(sequences: datasets.Dataset, item_attributes: Dict[str, List[str]]) -> Dict[str, Counter]:
-    """`{field: Counter(token -> occurrences)}` over the sequences' events, counted by Arrow (`value_counts` of the
-    flattened list columns), not per event in Python; an attribute occurs once per event of each item that has it."""
+def _token_counts(sequences: datasets.Dataset, item_attributes: Dict[str, List[str]]) -> Dict[str, pa.Table]:
+    """`{field: table(token, count)}` of the sequences' events, counted by Arrow (`value_counts` of the flattened
+    list columns, no Python object per event or per token); an attribute occurs once per event of each item that
+    has it (the item counts joined to the catalogue's (item, attribute) pairs)."""
     table = sequences.with_format("arrow")[:]
     counts = {}
     for f in FIELDS:
         if f == "item_attr":
             continue
         column = table[f] if f == "user_id" else pc.list_flatten(table[f])
-        counts[f] = Counter({pair["values"]: pair["counts"] for pair in pc.value_counts(column).to_pylist()})
-    counts["item_attr"] = Counter()
-    for item, n in counts["item_id"].items():
-        for attr in item_attributes.get(item, ()):
-            counts["item_attr"][attr] += n
+        pairs = pc.value_counts(column)
+        counts[f] = pa.table({"token": pairs.field("values").cast(pa.string()), "count": pairs.field("counts")})
+    items = [item for item, attrs in item_attributes.items() for _ in attrs]
+    catalogue = pa.table({"token": pa.array(items, pa.string()),
+                          "attr": pa.array([a for attrs in item_attributes.values() for a in attrs], pa.string())})
+    per_attr = counts["item_id"].join(catalogue, "token", join_type="inner").group_by("attr").aggregate([("count", "sum")])
+    counts["item_attr"] = pa.table({"token": per_attr["attr"], "count": per_attr["count_sum"]})
     return counts
+
+
+def _ranked(counts: pa.Table, min_freq: int) -> List[str]:
+    """The tokens of `counts` seen at least `min_freq` times, most frequent first (ties: by token)."""
+    kept = counts.filter(pc.greater_equal(counts["count"], min_freq))
+    return kept.sort_by([("count", "descending"), ("token", "ascending")])["token"].to_pylist()
 
 
 class FeatureMap:
@@ -89,18 +97,18 @@ class FeatureMap:
         attributes are truncated (count logged). Tokens seen fewer than `min_freq` times map to OOV.
         """
         counts = _token_counts(train_sequences, item_attributes)
-        if not counts["item_id"]:
+        if not counts["item_id"].num_rows:
             raise ValueError("FeatureMap.build: the training sequences contain no events")
-        longest = max((len(item_attributes.get(i, [])) for i in counts["item_id"]), default=1)
+        longest = max((len(item_attributes.get(i, [])) for i in counts["item_id"]["token"].to_pylist()), default=1)
         max_attrs = max(1, longest if max_attrs is None else max_attrs)
         cut = sum(len(v) > max_attrs for v in item_attributes.values())
         if cut:
             logger.warning("FeatureMap: %d items have more than max_attrs=%d attributes (truncated)", cut, max_attrs)
         vocabs = {}
         for f in FIELDS:
-            kept = sorted((t for t, c in counts[f].items() if c >= min_freq), key=lambda t: (-counts[f][t], t))
-            if len(kept) < len(counts[f]):
-                logger.info("FeatureMap: %s: %d of %d tokens below min_freq=%d map to [OOV]", f, len(counts[f]) - len(kept), len(counts[f]), min_freq)
+            kept = _ranked(counts[f], min_freq)
+            if len(kept) < counts[f].num_rows:
+                logger.info("FeatureMap: %s: %d of %d tokens below min_freq=%d map to [OOV]", f, counts[f].num_rows - len(kept), counts[f].num_rows, min_freq)
             vocabs[f] = SPECIAL_TOKENS + kept
         return cls(vocabs, item_attributes, max_seq_len, max_attrs, dataset_name)
 
