@@ -115,6 +115,13 @@ def test_train_script_lm_pretraining_and_text_selection(tmp_path, monkeypatch):
     assert "lm_head.weight" in changed  # fine-tuning continued from the pre-trained weights and changed them
     results = json.loads((tmp_path / "final" / "eval_results.json").read_text())
     assert {"eval_text_score", "eval_repeat_rate", "eval_distinct2"} <= set(results)
+    diagnose = runpy.run_path(str(SCRIPTS / "diagnose_explanation_length.py"))["main"]
+    report = diagnose([str(tmp_path / "final"), "--output", str(tmp_path / "length.json")])
+    assert json.loads((tmp_path / "length.json").read_text()) == json.loads(json.dumps(report))
+    steps = report["per_step"]
+    assert steps[0]["step"] == 0 and steps[0]["running"] == report["explanations"] > 0
+    assert all(0.0 <= s["mean_p_eos"] <= 1.0 and 0.0 <= s["training_hazard"] <= 1.0 for s in steps)
+    assert len(steps) <= 9 and report["reference_mean_length_cut"] <= 8  # the saved length: 8 words + <eos>
 
 
 def test_train_script_causal_lm_lora(tmp_path, monkeypatch):
