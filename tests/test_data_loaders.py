@@ -99,6 +99,20 @@ def test_taobao(tmp_path):
     assert data.statistics()["behaviors"] == {"pv": 1, "buy": 1, "cart": 1, "fav": 1}
 
 
+def test_taobao_items_with_several_categories_keep_them_in_order_of_first_appearance(tmp_path, monkeypatch):
+    """The columnar reader (vectorized first category per item; only items seen with other categories grouped)
+    gives the catalogue of the line-by-line reader: every category of an item, in the order they first appear."""
+    from recexplain.data import taobao
+
+    rows = "1,10,5,pv,1\n2,11,3,pv,2\n1,10,2,pv,3\n3,12,9,buy,4\n2,10,5,pv,5\n3,11,8,fav,6\n1,10,7,pv,7\n"
+    write(tmp_path / "UserBehavior.csv", rows)
+    assert taobao._read_clean_columns(tmp_path / "UserBehavior.csv") is not None  # the fast path is taken
+    columnar = load_taobao(tmp_path).item_attributes
+    assert list(columnar.items()) == [("10", ["5", "2", "7"]), ("11", ["3", "8"]), ("12", ["9"])]
+    monkeypatch.setattr(taobao, "_read_clean_columns", lambda path: None)
+    assert list(load_taobao(tmp_path).item_attributes.items()) == list(columnar.items())
+
+
 @pytest.mark.parametrize("policy,events", [("keep", 5), ("drop", 4)])
 def test_taobao_truncated_last_line(tmp_path, policy, events, caplog):
     path = write(tmp_path / "UserBehavior.csv", TAOBAO + "1,103,9,pv")
