@@ -33,7 +33,10 @@ def plot_ctr_benchmark(results: Union[dict, str, Path], output: Union[str, Path]
         highs = [entry["models"][m]["auc_ci"][1] - a for a, m in zip(aucs, models)]
         colors = ["tab:orange" if m.startswith(("srp4ctr", "din_qformer")) else "tab:gray" for m in models]
         ax.bar(range(len(models)), aucs, yerr=[lows, highs], capsize=3, color=colors)
-        ax.set_xticks(range(len(models)), models, rotation=40, ha="right", fontsize=8)
+        runs = [len(entry["models"][m].get("runs", [])) for m in models]  # fewer than the seeds: pooled from parts
+        labels = [m if not n or n >= len(results.get("seeds", [])) else f"{m} ({n} seed{'s' * (n > 1)})"
+                  for m, n in zip(models, runs)]
+        ax.set_xticks(range(len(models)), labels, rotation=40, ha="right", fontsize=8)
         bottom = min(a - lo for a, lo in zip(aucs, lows))
         ax.set_ylim(max(0.0, bottom - 0.05), min(1.0, max(a + h for a, h in zip(aucs, highs)) + 0.02))
         ax.set_title(f"{name} ({entry['n_test']} test rows)", fontsize=9)
