@@ -44,11 +44,11 @@ def main(argv=None):
                              **PLAIN_GREEDY)  # PETER's greedy, whatever the saved decoding
     probs = torch.stack([s.softmax(-1) for s in out.scores], 1)  # [N, T, V]
     generated = out.sequences[:, batch["input_ids"].shape[1]:]  # [N, T]
-    stops = [(n, row.index(eos)) for n, row in enumerate(generated.tolist()) if eos in row]
+    ends = torch.tensor([row.index(eos) if eos in row else len(row) for row in generated.tolist()])  # [N]
+    stops = [(n, t) for n, t in enumerate(ends.tolist()) if t < generated.shape[1]]  # (explanation, <eos> step)
     at_stop = probs[[n for n, _ in stops], [t for _, t in stops]]  # [S, V]
     p_eos = at_stop[:, eos].numpy()
     best_word = at_stop.index_fill(1, torch.tensor([eos]), 0).max(1).values.numpy()
-    ends = torch.tensor([row.index(eos) if eos in row else len(row) for row in generated.tolist()])  # [N]
     train = np.minimum([len(r["explanation"].split()) for r in splits["train"]], length)
     test = [len(r["explanation"].split()) for r in splits["test"]]
     report = {
@@ -75,6 +75,7 @@ def main(argv=None):
     if args.output:
         Path(args.output).write_text(json.dumps(report, indent=1) + "\n")
     return report
+
 
 if __name__ == "__main__":
     main()

@@ -100,8 +100,8 @@ def test_taobao(tmp_path):
 
 
 def test_taobao_items_with_several_categories_keep_them_in_order_of_first_appearance(tmp_path, monkeypatch):
-    """The columnar reader (vectorized first category per item; only items seen with other categories grouped)
-    gives the catalogue of the line-by-line reader: every category of an item, in the order they first appear."""
+    """The columnar reader (an Arrow group-by of the (item, category) pairs, ordered by their first row) gives the
+    catalogue of the line-by-line reader: every category of an item, in the order they first appear."""
     from recexplain.data import taobao
 
     rows = "1,10,5,pv,1\n2,11,3,pv,2\n1,10,2,pv,3\n3,12,9,buy,4\n2,10,5,pv,5\n3,11,8,fav,6\n1,10,7,pv,7\n"
