@@ -13,7 +13,9 @@ from recexplain.models.explainer import (
     RecExplainerForValueModeling,
     RecExplainerModel,
 )
-from recexplain.models.explainer.modeling_explainer import MASKED_LOGIT, token_unlikelihood_loss
+from recexplain.models.explainer.modeling_explainer import (
+    MASKED_LOGIT, sequence_unlikelihood_loss, token_unlikelihood_loss,
+)
 
 
 PAD, BOS, EOS = 0, 1, 2
@@ -507,3 +509,15 @@ def test_backbone_is_the_base_model():
     ids, mask = left_pad([SEQ_A, SEQ_B])
     hidden = model.model(ids, attention_mask=mask, return_dict=True, output_hidden_states=True, use_cache=False)
     torch.testing.assert_close(hidden.hidden_states[-1], hidden.last_hidden_state, rtol=0, atol=0)
+
+
+def test_sequence_unlikelihood_loss_penalises_the_flagged_tokens_only():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 4, 6)  # [B, T, V]
+    tokens = torch.tensor([[1, 2, 1, 2], [3, 3, 0, 0]])
+    repeats = torch.tensor([[False, False, True, True], [False, True, False, False]])
+    valid = torch.tensor([[True, True, True, True], [True, True, False, False]])
+    p = logits.softmax(-1)
+    expected = -(torch.log(1 - p[0, 2, 1]) + torch.log(1 - p[0, 3, 2]) + torch.log(1 - p[1, 1, 3])) / 6
+    torch.testing.assert_close(sequence_unlikelihood_loss(logits, tokens, repeats, valid), expected)
+    assert sequence_unlikelihood_loss(logits, tokens, torch.zeros_like(repeats), valid) == 0

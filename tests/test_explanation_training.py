@@ -230,3 +230,47 @@ def test_refit_rating_head_lowers_validation_rmse_and_leaves_the_text_side_alone
     assert all(torch.equal(p, text_side[n]) for n, p in model.named_parameters() if n in text_side)
     again = refit_rating_head(model, tokenized["train"], tokenized["validation"], collator, max_epochs=5)
     assert again["validation_rmse_after"] <= again["validation_rmse_before"]  # never worse than what it started from
+
+
+def test_sequence_unlikelihood_unlearns_the_models_own_loops(tmp_path):
+    import torch
+
+    from recexplain.data.explanation_collator import ExplanationCollator
+    from recexplain.metrics import repeat_rate
+    from recexplain.training.explainer import (
+        ExplainerTrainer, ExplainerTrainingArguments, ExplanationDataArguments, build_explainer,
+        prepare_explanation_data,
+    )
+    from recexplain.training.explainer_evaluation import generate_explanations
+
+    splits, tokenizer, tokenized = prepare_explanation_data(ExplanationDataArguments(), 10)
+    torch.manual_seed(0)
+    model = build_explainer(ExplainerModelArguments(hidden_size=16, intermediate_size=32, num_attention_heads=2,
+                                                    dropout=0.0), tokenizer)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(30)  # a confident untrained model: its greedy explanations loop
+
+    def loop_share():
+        texts, _ = generate_explanations(model, tokenizer, splits["train"].to_list()[:64], 11)
+        return repeat_rate([t.split() for t in texts])
+
+    collator = ExplanationCollator(tokenizer)
+    batch = collator([tokenized["train"][i] for i in range(64)])
+    args = ExplainerTrainingArguments(output_dir=str(tmp_path), sequence_unlikelihood_weight=1.0,
+                                      eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
+    trainer = ExplainerTrainer(model=model, args=args, processing_class=tokenizer, data_collator=collator,
+                               max_new_tokens=11)
+    assert loop_share() == 1.0
+    model.eval()
+    plain = model(**batch).loss
+    assert trainer.compute_loss(model, batch) == plain  # evaluation: the model's own loss only
+    model.train()
+    assert trainer.compute_loss(model, batch) > plain + 0.1  # training: plus the penalty on its loops
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    for _ in range(20):
+        model.train()
+        loss = trainer.sequence_unlikelihood(model, batch["input_ids"], batch["attention_mask"])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loop_share() < 0.1

@@ -217,6 +217,14 @@ def test_loops_of_any_period(text, loops):
     assert M.loops(text.split()) is loops
 
 
+def test_loop_positions_are_the_later_copies():
+    text = "easy to use and easy to use".split()
+    assert M.loop_positions(text) == {4, 5, 6}  # the second "easy to use"
+    assert M.loop_positions("the love the love it".split()) == {2, 3}
+    assert M.loop_positions("a a b".split()) == {1}
+    assert M.loop_positions("the sound is great and the price is great".split()) == set()
+
+
 def test_degenerate_output_scores_low_diversity(explanation):
     """A model that writes the same word every time gets distinct-2 near 0 and repeat rate 1."""
     out = explanation.compute(predictions=["the " * 15] * 278, references=["the guitar sounds great"] * 278)

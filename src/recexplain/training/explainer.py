@@ -10,15 +10,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Tuple
 
+import torch
 from transformers import Trainer, TrainingArguments
 
 from ..data.explanation_collator import ExplanationCollator, tokenize_explanation_dataset
 from ..data.explanation_tokenizer import PROMPT_LENGTH, RATINGS, SPECIAL_TOKENS, build_explanation_tokenizer
 from ..data.explanation_extraction import split_sentences
 from ..data.reviews import load_explanation_records, split_explanation_records, training_reviews
+from ..metrics import loop_positions
 from ..models.explainer.configuration_explainer import DEFAULT_LOSS_WEIGHTS, RecExplainerConfig
+from ..models.explainer.modeling_explainer import sequence_unlikelihood_loss
 from .checkpoints import atomic_output_dir
 from .explainer_evaluation import (
+    PLAIN_GREEDY,
     SELECTION_DECODING,
     choose_decoding,
     explanation_scores,
@@ -269,6 +273,11 @@ class ExplainerTrainingArguments(TrainingArguments):
         metadata={"help": "epochs of in-domain language-model pre-training on every sentence of the training reviews "
                           "before fine-tuning on the explanation records (0: off); best validation checkpoint kept"},
     )
+    sequence_unlikelihood_weight: float = field(
+        default=0.0,
+        metadata={"help": "weight of the sequence-level unlikelihood loss: each step also decodes the batch's prompts "
+                          "greedily and pushes down the tokens of their loops (Welleck et al., 2019); 0 = off"},
+    )
     refit_rating_head: bool = field(
         default=True,
         metadata={"help": "after training, refit the rating head on the chosen checkpoint's frozen encoder states and "
@@ -291,6 +300,42 @@ class ExplainerTrainer(Trainer):
         self.generation_records = list(generation_records or [])
         self.feature_vocab = list(feature_vocab or [])
         self.max_new_tokens = max_new_tokens
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        """The model's loss plus, in training with `args.sequence_unlikelihood_weight > 0`, that weight times
+        `sequence_unlikelihood` on the batch's prompts."""
+        loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
+        weight = getattr(self.args, "sequence_unlikelihood_weight", 0.0)
+        if weight > 0 and model.training:
+            loss = loss + weight * self.sequence_unlikelihood(model, inputs["input_ids"], inputs["attention_mask"])
+        return (loss, outputs) if return_outputs else loss
+
+    def sequence_unlikelihood(self, model, input_ids, attention_mask):
+        """`modeling_explainer.sequence_unlikelihood_loss` of the model's plain greedy continuations of the prompts
+        of a left-padded batch (`input_ids`, `attention_mask` `[B, S]`), at the tokens of their loops
+        (`metrics.loop_positions`, as `repeat_rate` counts them)."""
+        starts = attention_mask.int().argmax(1)  # [B] first real token
+        prompts = input_ids.gather(1, starts[:, None] + torch.arange(PROMPT_LENGTH, device=input_ids.device))  # [B, P]
+        generator = self.accelerator.unwrap_model(model)
+        tokenizer = self.processing_class
+        generator.eval()
+        with torch.no_grad():
+            sequences = generator.generate(
+                input_ids=prompts, attention_mask=torch.ones_like(prompts), max_new_tokens=self.max_new_tokens,
+                do_sample=False, num_beams=1, pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id, **PLAIN_GREEDY,
+            )  # [B, P + T]
+        generator.train()
+        continuation = sequences[:, PROMPT_LENGTH:]  # [B, T]
+        ended = (continuation == tokenizer.eos_token_id).long().cumsum(1)  # [B, T]: <eos> at or before t
+        words = ended == 0  # [B, T] before the first <eos>
+        written = ended - (continuation == tokenizer.eos_token_id).long() == 0  # [B, T] words and the first <eos>
+        repeats = torch.zeros_like(words)
+        for row, (tokens, length) in enumerate(zip(continuation.tolist(), words.sum(1).tolist())):
+            repeats[row, sorted(loop_positions(tokens[:length]))] = True
+        mask = torch.cat([torch.ones_like(prompts), written.long()], 1)  # [B, P + T]
+        logits = model(input_ids=sequences, attention_mask=mask).logits[:, PROMPT_LENGTH - 1 : -1]  # [B, T, V]
+        return sequence_unlikelihood_loss(logits, continuation, repeats, words)
 
     def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
                         metric_key_prefix="eval"):

@@ -123,14 +123,26 @@ def distinct_n(predictions: list, n: int) -> float:
     return len(set(grams)) / len(grams) if grams else 0.0
 
 
+def loop_positions(tokens: list, n: int = 3) -> set:
+    """Indices of the tokens that repeat earlier ones: the later copy of some k-gram (k < `n`) immediately followed by
+    itself ("a a", "the love the love") and of some `n`-gram that occurred before ("the tone and the tone and"). A
+    loop of any period p >= `n` repeats its first `n`-gram, so this catches all of them."""
+    positions, seen = set(), set()
+    for i in range(len(tokens)):
+        gram = tuple(tokens[i : i + n])
+        if len(gram) == n:
+            if gram in seen:
+                positions.update(range(i, i + n))
+            seen.add(gram)
+        for k in range(1, n):
+            if i + 2 * k <= len(tokens) and tokens[i : i + k] == tokens[i + k : i + 2 * k]:
+                positions.update(range(i + k, i + 2 * k))
+    return positions
+
+
 def loops(tokens: list, n: int = 3) -> bool:
-    """Whether the tokens repeat themselves: some k-gram (k < `n`) immediately followed by itself ("a a",
-    "the love the love") or some `n`-gram occurring twice ("the tone and the tone and"). A loop of any period p
-    >= `n` repeats its first `n`-gram, so this catches all of them."""
-    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
-    return len(set(grams)) < len(grams) or any(
-        tokens[i : i + k] == tokens[i + k : i + 2 * k] for k in range(1, n) for i in range(len(tokens) - 2 * k + 1)
-    )
+    """Whether the tokens repeat themselves (`loop_positions` is not empty)."""
+    return bool(loop_positions(tokens, n))
 
 
 def repeat_rate(predictions: list, n: int = 3) -> float:

@@ -396,6 +396,21 @@ def token_unlikelihood_loss(
     return penalty.sum() / valid.sum().clamp(min=1)
 
 
+def sequence_unlikelihood_loss(
+    logits: torch.FloatTensor, tokens: torch.LongTensor, repeats: torch.BoolTensor, valid: torch.BoolTensor
+) -> torch.FloatTensor:
+    """Sequence-level unlikelihood loss (Welleck et al., 2019) on the model's own decoded continuations:
+    `-log(1 - p(token))` at the steps whose token repeats earlier ones (`repeats`), summed, averaged over the `valid`
+    steps.
+
+    `logits` `[B, T, V]` are the scores of step t's token, `tokens` `[B, T]` the decoded tokens, `repeats` and `valid`
+    `[B, T]` masks.
+    """
+    probs = logits.float().softmax(-1).gather(2, tokens[..., None]).squeeze(-1)  # [B, T]
+    penalty = -torch.log1p(-probs.clamp(max=1 - 1e-6)) * repeats
+    return penalty.sum() / valid.sum().clamp(min=1)
+
+
 class RecExplainerForConditionalGeneration(RecExplainerPreTrainedModel, GenerationMixin):
     """
     The explanation generator: backbone + next-word head + rating head (MLP on the user slot, PETER's position 0) +
