@@ -127,7 +127,9 @@ def train_and_score(bench, model_args, splits, tokenizer, tokenized, work_dir, s
     seconds = time.time() - started
     test = splits["test"].to_list()
     features = training_features(splits)
-    chosen, _ = choose_decoding(trainer.model, tokenizer, splits["validation"].to_list(), features, max_new_tokens)
+    chosen, table = choose_decoding(trainer.model, tokenizer, splits["validation"].to_list(), features, max_new_tokens)
+    greedy = next(row for row in table if row["generation_kwargs"] == PLAIN_GREEDY)  # validation, plain greedy
+    validation = {f"validation_greedy_{k}": greedy[k] for k in ("text_score", "bleu1", "rougeL", "repeat_rate")}
     decodings = {name: {}, f"{name}/chosen_decoding": chosen}
     if bench.no_repeat_ngram_size:
         n = bench.no_repeat_ngram_size
@@ -136,7 +138,7 @@ def train_and_score(bench, model_args, splits, tokenizer, tokenized, work_dir, s
     for row, generation_kwargs in decodings.items():
         texts, ratings = generate_explanations(trainer.model, tokenizer, test, max_new_tokens, **generation_kwargs)
         scores = explanation_scores(texts, ratings, test, features)
-        scores.update(train_seconds=round(seconds, 1),
+        scores.update(**validation, train_seconds=round(seconds, 1),
                       best_eval_text_score=trainer.state.best_metric, epochs_run=trainer.state.epoch,
                       **{f"decoding_{k}": v for k, v in {**PLAIN_GREEDY, **generation_kwargs}.items()})
         rows[row] = scores, texts
