@@ -39,7 +39,7 @@ from typing import Dict, List, Optional
 import numpy as np
 from transformers import AutoTokenizer, HfArgumentParser, set_seed
 
-from recexplain.data.explanation_tokenizer import save_vocabularies
+from recexplain.data.explanation_tokenizer import EXPLANATION_TOKENS, EXPLANATION_WORDS, save_vocabularies
 from recexplain.mmi import ppo
 from recexplain.mmi.alignment import METRIC_KEYS, evaluate_explainer
 from recexplain.mmi.judge import DEFAULT_ENCODER, ENCODERS, RatingJudge, judge_training_data
@@ -62,7 +62,6 @@ from recexplain.training.explainer import (
 )
 
 logger = logging.getLogger("benchmark_mmi")
-MAX_WORDS = 15  # PETER's explanation length
 QUICK = dict(hidden_size=128, explainer_epochs=12.0, ppo_updates=18, mine_epochs=6, eval_mine_epochs=6, eval_folds=3)
 RUNS = {  # name: (backbone, reward type, LoRA)
     "mmi_rating": ("backbone", "rating", False),
@@ -103,12 +102,13 @@ class MMIBenchmarkArguments:
     )
     mine_epochs: int = field(default=10, metadata={"help": "MINE epochs of the reward estimator"})
     ppo_updates: int = field(default=30, metadata={"help": "PPO updates per run"})
-    ppo_batch_size: int = field(default=64, metadata={"help": "prompts per PPO update"})
-    ppo_learning_rate: float = field(default=2e-4, metadata={"help": "PPO learning rate"})
-    num_ppo_epochs: int = field(default=4, metadata={"help": "PPO epochs per rollout"})
+    ppo_batch_size: int = field(
+        default=ppo.PPO_DEFAULTS["per_device_train_batch_size"], metadata={"help": "prompts per PPO update"})
+    ppo_learning_rate: float = field(default=ppo.PPO_DEFAULTS["learning_rate"], metadata={"help": "PPO learning rate"})
+    num_ppo_epochs: int = field(default=ppo.PPO_DEFAULTS["num_ppo_epochs"], metadata={"help": "PPO epochs per rollout"})
     kl_coef: float = field(
-        default=0.2, metadata={"help": "KL penalty coefficient (chosen on the validation alignment of seed 0: 0.02 "
-                                       "let PPO drift to lower Spearman, 0.2 raised it; docs/mmi.md)"}
+        default=ppo.PPO_DEFAULTS["kl_coef"], metadata={"help": "KL penalty coefficient (chosen on the validation "
+                                                              "alignment of seed 0; docs/mmi.md)"}
     )
     eps: float = field(default=0.2, metadata={"help": "feature weight of the joint reward"})
     brevity_weight: float = field(
@@ -175,7 +175,7 @@ def train_backbone(bench, model_type, splits, tokenizer, tokenized, work_dir, se
     generation default, as `train_explainer.py` does: every model of the benchmark, and the PPO policies saved
     from it, is then scored with that decoding."""
     kwargs = dict(model_type=model_type, hidden_size=bench.hidden_size, intermediate_size=4 * bench.hidden_size,
-                  max_explanation_length=MAX_WORDS)
+                  max_explanation_length=EXPLANATION_WORDS)
     if model_type == "causal_lm":
         kwargs["visible_prefix_slots"] = "peter_plus"
     training_args = ExplainerTrainingArguments(
@@ -186,9 +186,9 @@ def train_backbone(bench, model_type, splits, tokenizer, tokenized, work_dir, se
     set_seed(seed)
     trainer = train_explainer(build_explainer(ExplainerModelArguments(**kwargs), tokenizer), tokenizer, tokenized,
                               training_args, early_stopping_patience=bench.explainer_patience, splits=splits,
-                              max_new_tokens=MAX_WORDS + 1)
+                              max_new_tokens=EXPLANATION_TOKENS)
     model = unwrap_explainer(trainer.model)
-    set_generation_defaults(model, tokenizer, splits, MAX_WORDS + 1)  # as train_explainer.py saves it
+    set_generation_defaults(model, tokenizer, splits, EXPLANATION_TOKENS)  # as train_explainer.py saves it
     target = work_dir / model_type
     with atomic_output_dir(target) as tmp:
         model.save_pretrained(tmp)
@@ -206,7 +206,7 @@ def run_ppo(bench, name, policy_dir, reward_dir, splits, work_dir, seed, judge) 
             "--total_episodes", str(bench.ppo_updates * bench.ppo_batch_size),
             "--per_device_train_batch_size", str(bench.ppo_batch_size), "--num_ppo_epochs", str(bench.num_ppo_epochs),
             "--learning_rate", str(bench.ppo_learning_rate), "--kl_coef", str(bench.kl_coef),
-            "--response_length", str(MAX_WORDS + 1), "--alignment_eval_steps", str(max(1, bench.ppo_updates // 6)),
+            "--alignment_eval_steps", str(max(1, bench.ppo_updates // 6)),
             "--num_eval_prompts", str(len(splits["validation"])),
             "--disable_tqdm", "true"]
     if lora:
@@ -248,7 +248,7 @@ def run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir, timings
         estimator_dir = work_dir / "mi_estimator"
         timed("train_mi_estimator", train_mi_estimator, MIEstimatorScriptArguments(
             output_dir=str(estimator_dir), data_file=data_file, tokenizer_name_or_path=str(paths["backbone"]),
-            max_explanation_length=MAX_WORDS, pooling=bench.estimator_pooling, seed=seed),
+            max_explanation_length=EXPLANATION_WORDS, pooling=bench.estimator_pooling, seed=seed),
             MINETrainingArguments(mine_epochs=bench.mine_epochs), splits)
     for name in bench.selected_runs:
         paths[name] = timed(f"ppo_{name}", run_ppo, bench, name, paths[RUNS[name][0]], estimator_dir, splits,
@@ -260,7 +260,7 @@ def run_seed(bench, seed, splits, tokenizer, tokenized, judge, work_dir, timings
     for name in (m for m in MODELS if m in paths):  # a run not selected, or a backbone no run needs, is absent
         model = RecExplainerForConditionalGeneration.from_pretrained(paths[name])
         scores = timed(f"eval_{name}", evaluate_explainer, model, tokenizer, splits["test"], judge, features,
-                       max_new_tokens=MAX_WORDS + 1, mine_args=eval_mine, seed=seed, mi_folds=bench.eval_folds)
+                       max_new_tokens=EXPLANATION_TOKENS, mine_args=eval_mine, seed=seed, mi_folds=bench.eval_folds)
         if name in RUNS:
             history = json.loads((paths[name] / "mmi_history.json").read_text())
             scores["ppo_alignment_curve"] = history["alignment"]
@@ -335,7 +335,7 @@ def write_results(results, per_seed, bench, data_args, timings, started) -> None
     results["reward_estimator"] = {str(seed): runs["reward_estimator"] for seed, runs in per_seed.items()}
     results["seeds"] = list(per_seed)
     results["goals"] = mmi_goals(results)
-    results["settings"] = {"benchmark": asdict(bench), "data": asdict(data_args), "max_words": MAX_WORDS,
+    results["settings"] = {"benchmark": asdict(bench), "data": asdict(data_args), "max_words": EXPLANATION_WORDS,
                            "runs": bench.selected_runs, "backbones": bench.selected_backbones,
                            "command": " ".join(["python", *sys.argv])}
     timings["total"] = time.time() - started
@@ -399,7 +399,7 @@ def main():
     work_dir = Path(bench.work_dir or temporary.name)
     work_dir.mkdir(parents=True, exist_ok=True)
 
-    splits, tokenizer, tokenized = prepare_explanation_data(data_args, MAX_WORDS)
+    splits, tokenizer, tokenized = prepare_explanation_data(data_args, EXPLANATION_WORDS)
     for given in (bench.backbone_path, bench.lm_backbone_path):
         if given and AutoTokenizer.from_pretrained(given).get_vocab() != tokenizer.get_vocab():
             raise ValueError(f"{given} was trained with another tokenizer (other data settings or split)")

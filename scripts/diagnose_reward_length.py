@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from transformers import AutoTokenizer, HfArgumentParser
 
+from recexplain.data.explanation_tokenizer import EXPLANATION_TOKENS
 from recexplain.training.cli import comma_list, parse_dataclasses
 from recexplain.training.explainer import ExplanationDataArguments, load_explanation_splits
 
@@ -27,7 +28,8 @@ class DiagnosisArguments:
     estimators: str = field(metadata={"help": "comma-separated saved MI estimator folders (same tokenizer)"})
     output: str = field(metadata={"help": "result JSON: estimator folder -> figures"})
     split: str = field(default="validation", metadata={"help": "train, validation or test"})
-    max_new_tokens: int = field(default=16, metadata={"help": "explanation tokens generated (15 words + <eos>)"})
+    max_new_tokens: int = field(
+        default=EXPLANATION_TOKENS, metadata={"help": "explanation tokens generated (the words + <eos>)"})
 
 
 def ending_rewards(token_rewards: np.ndarray, explanation_mask: np.ndarray) -> dict:

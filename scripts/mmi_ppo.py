@@ -12,8 +12,7 @@ TRL's `PPOConfig` fields are all available (`--kl_coef`, `--response_length`,
     python scripts/mmi_ppo.py \\
         --data_file ../shared/data/amazon-musical-instruments/reviews_Musical_Instruments_5.json.gz \\
         --sft_model_path runs/explainer/final --reward_model_path runs/mi_estimator --reward_type rating \\
-        --output_dir runs/mmi_rating --total_episodes 4096 --per_device_train_batch_size 64 \\
-        --learning_rate 1e-5 --kl_coef 0.05 --response_length 16 --missing_eos_penalty 1.0
+        --output_dir runs/mmi_rating --total_episodes 1920   # 30 updates of 64 prompts; defaults: PPO_DEFAULTS
 
     accelerate launch --config_file scripts/configs/cpu_ddp_2proc.yaml scripts/mmi_ppo.py \\
         --sft_model_path runs/explainer/final --reward_model_path runs/mi_estimator --output_dir runs/mmi_rating

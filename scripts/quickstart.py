@@ -28,7 +28,6 @@ from pathlib import Path
 
 SCRIPTS = Path(__file__).resolve().parent
 CTR_MODELS = {"srp4ctr-ctr": "srp4ctr", "din": "din", "din-qformer": "din_qformer"}  # folder name: --model
-EXPLAINER_WORDS = 15
 PRETRAIN_STEPS = 200  # the scripts' default model sizes otherwise; minutes on 2 CPU cores
 
 
@@ -109,16 +108,14 @@ def train_all(args, out: Path, behavior_args, reviews) -> None:
     run_step("train_explainer", "train_explainer.py",
              ["--output_dir", runs / "explainer", "--model_type", "peter_plus", *review_args, "--hidden_size", "64",
               "--intermediate_size", "256", "--num_train_epochs", "10", "--learning_rate", "3e-3",
-              "--max_explanation_length", EXPLAINER_WORDS,
               *seed], explainer, logs, final=runs / "explainer" / "final")
     run_step("train_mi_estimator", "train_mi_estimator.py",
              ["--output_dir", models / "mi-estimator", "--tokenizer_name_or_path", explainer, *review_args,
-              "--max_explanation_length", EXPLAINER_WORDS, "--mine_epochs", "10", *seed], models / "mi-estimator", logs)
+              "--mine_epochs", "10", *seed], models / "mi-estimator", logs)
     run_step("mmi_ppo", "mmi_ppo.py",
              ["--sft_model_path", explainer, "--reward_model_path", models / "mi-estimator", "--reward_type", "rating",
               "--output_dir", models / "explainer-mmi", *review_args, "--total_episodes", 64 * args.ppo_updates,
-              "--per_device_train_batch_size", "64", "--learning_rate", "2e-4", "--kl_coef", "0.2",
-              "--num_ppo_epochs", "4", "--response_length", EXPLAINER_WORDS + 1, "--alignment_eval_steps", "5",
+              "--alignment_eval_steps", "5",
               *seed], models / "explainer-mmi", logs)
 
 

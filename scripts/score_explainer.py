@@ -16,6 +16,7 @@ from transformers import AutoTokenizer, HfArgumentParser
 
 from recexplain.mmi.alignment import explain_records
 from recexplain.models.explainer import RecExplainerForConditionalGeneration
+from recexplain.data.explanation_tokenizer import EXPLANATION_TOKENS
 from recexplain.training.cli import comma_list, parse_dataclasses
 from recexplain.training.explainer import ExplanationDataArguments, prepare_explanation_data, training_features
 from recexplain.training.explainer_evaluation import explanation_scores
@@ -28,7 +29,8 @@ class ScoreArguments:
     models: str = field(metadata={"help": "comma-separated saved explainer folders (same data and tokenizer)"})
     output: str = field(metadata={"help": "result JSON: split -> model folder -> scores"})
     splits: str = field(default="test", metadata={"help": "comma-separated: train, validation, test"})
-    max_new_tokens: int = field(default=16, metadata={"help": "explanation tokens generated (15 words + <eos>)"})
+    max_new_tokens: int = field(
+        default=EXPLANATION_TOKENS, metadata={"help": "explanation tokens generated (the words + <eos>)"})
 
 
 def text_scores(model, tokenizer, records, features, max_new_tokens: int) -> dict:

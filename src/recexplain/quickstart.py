@@ -15,7 +15,6 @@ from typing import Dict, Optional, Sequence
 
 CTR_FOLDERS = ("srp4ctr-ctr", "din", "din-qformer")
 EXPLAINER_FOLDERS = ("explainer", "explainer-mmi")
-MAX_NEW_TOKENS = 16  # 15 words + <eos>, as trained
 EXPLANATION_KEYS = ("rating_alignment_spearman", "rating_alignment_acc", "constant_sentence_acc",
                     "mi_rating_normalized", "h_rating", "fmr", "bleu1", "rougeL", "usr", "distinct2", "repeat_rate",
                     "rmse")
@@ -49,7 +48,8 @@ def explanation_results(models_dir: Path, reviews: Optional[str], seed: int) -> 
     for name in EXPLAINER_FOLDERS:
         model = RecExplainerForConditionalGeneration.from_pretrained(models_dir / name).eval()
         tokenizer = AutoTokenizer.from_pretrained(models_dir / name)
-        scores[name] = evaluate_explainer(model, tokenizer, splits["test"], judge, features, MAX_NEW_TOKENS,
+        scores[name] = evaluate_explainer(model, tokenizer, splits["test"], judge, features,
+                                          model.generation_config.max_new_tokens,  # as trained
                                           mine_args=mine, seed=seed, mi_folds=3, num_samples=8)
     return {"records": {k: len(v) for k, v in splits.items()},
             "judge": {"encoder": judge.encoder,

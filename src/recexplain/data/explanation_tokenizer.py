@@ -24,6 +24,8 @@ PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIAL_TOKENS = (PAD, BOS, EOS, UNK)
 RATINGS = (1, 2, 3, 4, 5)
 PROMPT_LENGTH = 5  # <u_X> <i_Y> <r_R> <f_F> <bos>
+EXPLANATION_WORDS = 15  # explanation words kept and generated (PETER: 15)
+EXPLANATION_TOKENS = EXPLANATION_WORDS + 1  # the words + <eos>: `max_new_tokens` of generation
 VOCAB_FILE = "explanation_vocab.json"
 _PREFIXES = {"users": "<u_", "items": "<i_", "features": "<f_"}
 

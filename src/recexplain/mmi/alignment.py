@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-from recexplain.data.explanation_tokenizer import decode_explanation
+from recexplain.data.explanation_tokenizer import EXPLANATION_TOKENS, decode_explanation
 from recexplain.mmi.data import encode_prompts, mi_estimator_config_from_tokenizer, predict_ratings, prompt_texts
 from recexplain.mmi.data import response_sequences
 from recexplain.mmi.judge import RatingJudge, rank_correlation, round_ratings, three_class
@@ -91,7 +91,8 @@ def cross_fitted_mi(tokenizer, input_ids: torch.Tensor, attention_mask: torch.Te
             "mi_rating_normalized": mi["dv"] / h if h > 0 else 0.0}
 
 
-def explain_records(model, tokenizer, columns: Dict[str, list], max_new_tokens: int = 16, batch_size: int = 128):
+def explain_records(model, tokenizer, columns: Dict[str, list], max_new_tokens: int = EXPLANATION_TOKENS,
+                    batch_size: int = 128):
     """The explanations a user gets for record `columns`: the rating head's predictions written into the queries,
     then greedy decoding. Returns `(predicted [N] floats, prompts, responses [N] token-id lists, texts [N])`."""
     predicted = predict_ratings(model, tokenizer, columns, batch_size)  # [N]
@@ -101,7 +102,7 @@ def explain_records(model, tokenizer, columns: Dict[str, list], max_new_tokens: 
 
 
 def evaluate_explainer(model, tokenizer, records, judge: RatingJudge, feature_vocab: Optional[Sequence[str]] = None,
-                       max_new_tokens: int = 16, batch_size: int = 128,
+                       max_new_tokens: int = EXPLANATION_TOKENS, batch_size: int = 128,
                        mine_args: Optional[MINETrainingArguments] = None, seed: int = 0,
                        num_samples: int = 10, mi_folds: int = 5) -> Dict:
     """All MMI metrics of `model` on `records` (a `datasets.Dataset` or dict of columns, e.g. the test split).

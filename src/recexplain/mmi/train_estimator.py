@@ -13,7 +13,7 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 from transformers import AutoTokenizer
 
-from recexplain.data.explanation_tokenizer import build_explanation_tokenizer
+from recexplain.data.explanation_tokenizer import EXPLANATION_WORDS, build_explanation_tokenizer
 from recexplain.data.reviews import (
     load_explanation_records,
     review_dataset_name,
@@ -43,7 +43,8 @@ class MIEstimatorScriptArguments:
         default=None, metadata={"help": "Tokenizer of the explainer (its output folder); built from train if unset."}
     )
     split_seed: int = field(default=42, metadata={"help": "Seed of the 8:1:1 record split (same as the explainer)."})
-    max_explanation_length: int = field(default=15, metadata={"help": "Explanation words kept (as the explainer)."})
+    max_explanation_length: int = field(
+        default=EXPLANATION_WORDS, metadata={"help": "Explanation words kept (as the explainer)."})
     hidden_size: int = field(default=32, metadata={"help": "Width of the explanation embedding."})
     intermediate_size: int = field(default=64, metadata={"help": "Hidden width of the statistics networks."})
     dropout: float = field(default=0.3, metadata={"help": "Dropout on the explanation embedding."})

@@ -19,6 +19,7 @@ from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
 from ..data import CTRCollator, FeatureMap, PretrainingCollator
 from ..models.srp4ctr import (
     CTR_MODELS,
+    CTRTransformerConfig,
     BSTConfig,
     DINConfig,
     DINQFormerConfig,
@@ -39,22 +40,40 @@ def _sizes(text: str) -> list:
     return [int(s) for s in str(text).split(",") if s.strip()]
 
 
+def _joined(sizes) -> str:
+    return ",".join(str(s) for s in sizes)
+
+
+def _config_default(name: str, config_class=CTRTransformerConfig) -> str:
+    """' (default: the model config's, N)': how the help of an argument that defaults to None reads."""
+    return f" (default: the model config's, {getattr(config_class, name)})"
+
+
 @dataclass
 class EncoderArguments:
-    """Width and depth of the Transformer parts (paper: 2 layers)."""
+    """Width and depth of the Transformer parts; unset = the model config's default (paper: 2 layers; BST: 1)."""
 
-    hidden_size: int = field(default=64, metadata={"help": "embedding and model width"})
-    num_hidden_layers: int = field(default=2, metadata={"help": "Transformer layers"})
-    num_attention_heads: int = field(default=2, metadata={"help": "attention heads"})
-    intermediate_size: int = field(default=256, metadata={"help": "feed-forward width"})
-    hidden_dropout_prob: float = field(default=0.1, metadata={"help": "dropout on embeddings and hidden layers"})
-    attention_probs_dropout_prob: float = field(default=0.1, metadata={"help": "dropout on attention probabilities"})
+    hidden_size: Optional[int] = field(
+        default=None, metadata={"help": "embedding and model width" + _config_default("hidden_size")})
+    num_hidden_layers: Optional[int] = field(
+        default=None, metadata={"help": "Transformer layers" + _config_default("num_hidden_layers") + "; BST: "
+                                        f"{BSTConfig.num_hidden_layers}"})
+    num_attention_heads: Optional[int] = field(
+        default=None, metadata={"help": "attention heads" + _config_default("num_attention_heads")})
+    intermediate_size: Optional[int] = field(
+        default=None, metadata={"help": "feed-forward width" + _config_default("intermediate_size")})
+    hidden_dropout_prob: Optional[float] = field(
+        default=None, metadata={"help": "dropout on embeddings and hidden layers" + _config_default(
+            "hidden_dropout_prob")})
+    attention_probs_dropout_prob: Optional[float] = field(
+        default=None, metadata={"help": "dropout on attention probabilities" + _config_default(
+            "attention_probs_dropout_prob")})
 
     def encoder_kwargs(self) -> dict:
-        return dict(hidden_size=self.hidden_size, num_hidden_layers=self.num_hidden_layers,
-                    num_attention_heads=self.num_attention_heads, intermediate_size=self.intermediate_size,
-                    hidden_dropout_prob=self.hidden_dropout_prob,
-                    attention_probs_dropout_prob=self.attention_probs_dropout_prob)
+        """The encoder fields that were set."""
+        names = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                 "hidden_dropout_prob", "attention_probs_dropout_prob")
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
 
 
 @dataclass
@@ -62,13 +81,17 @@ class PretrainingModelArguments(EncoderArguments):
     """The FG-BERT encoder and its pre-training heads."""
 
     use_side_info: bool = field(
-        default=True, metadata={"help": "FG-BERT (item id + side information); false = plain item-id BERT ablation"}
+        default=SRP4CTRConfig.use_side_info,
+        metadata={"help": "FG-BERT (item id + side information); false = plain item-id BERT ablation"},
     )
-    item_loss: str = field(default="full_softmax", metadata={"help": "full_softmax or sampled_softmax (large catalogues)"})
-    num_sampled_negatives: int = field(default=1000, metadata={"help": "sampled_softmax: negatives per batch"})
+    item_loss: str = field(
+        default=SRP4CTRConfig.item_loss, metadata={"help": "full_softmax or sampled_softmax (large catalogues)"})
+    num_sampled_negatives: int = field(
+        default=SRP4CTRConfig.num_sampled_negatives, metadata={"help": "sampled_softmax: negatives per batch"})
     attr_loss: str = field(
-        default="softmax", metadata={"help": "softmax (cross-entropy per masked attribute) or bce (multi-label over "
-                                             "the whole attribute vocabulary; worse on Taobao validation)"})
+        default=SRP4CTRConfig.attr_loss, metadata={"help": "softmax (cross-entropy per masked attribute) or bce "
+                                                           "(multi-label over the whole attribute vocabulary; worse "
+                                                           "on Taobao validation)"})
     item_id_loss_weight: float = field(default=1.0, metadata={"help": "weight of the masked item-id loss"})
     item_attr_loss_weight: float = field(default=1.0, metadata={"help": "weight of the masked attribute loss"})
     behavior_loss_weight: float = field(default=1.0, metadata={"help": "weight of the masked behaviour loss"})
@@ -94,19 +117,24 @@ class CTRModelArguments(EncoderArguments):
                           "absent = from scratch"},
     )
     freeze_encoder: Optional[bool] = field(
-        default=None, metadata={"help": "keep the (pre-trained) encoder fixed (default: true for din_qformer, "
-                                        "false for srp4ctr)"})
+        default=None, metadata={"help": "keep the (pre-trained) encoder fixed (default: the model config's: "
+                                        f"{DINQFormerConfig.freeze_encoder} for din_qformer, "
+                                        f"{SRP4CTRConfig.freeze_encoder} for srp4ctr; a CTR checkpoint keeps its own)"})
     use_side_info: Optional[bool] = field(
         default=None,
         metadata={"help": "use attributes/behaviour/time gaps (default: true; with --pretrained_dir: the "
                           "checkpoint's; true on an item-id-only checkpoint adds fresh side-info embeddings)"},
     )
-    mlp_hidden_sizes: str = field(default="200,80", metadata={"help": "click MLP sizes, comma-separated"})
-    attention_hidden_sizes: str = field(default="80,40", metadata={"help": "DIN activation unit sizes"})
-    num_query_tokens: int = field(default=4, metadata={"help": "din_qformer: K learnable queries / interest tokens"})
-    num_query_layers: int = field(default=1, metadata={"help": "din_qformer: querying-transformer layers"})
+    mlp_hidden_sizes: str = field(
+        default=_joined(CTRTransformerConfig.mlp_hidden_sizes), metadata={"help": "click MLP sizes, comma-separated"})
+    attention_hidden_sizes: str = field(
+        default=_joined(DINConfig.attention_hidden_sizes), metadata={"help": "DIN activation unit sizes"})
+    num_query_tokens: int = field(
+        default=SRP4CTRConfig.num_query_tokens, metadata={"help": "din_qformer: K learnable queries / interest tokens"})
+    num_query_layers: int = field(
+        default=SRP4CTRConfig.num_query_layers, metadata={"help": "din_qformer: querying-transformer layers"})
     causal_attention: bool = field(
-        default=False, metadata={"help": "srp4ctr from scratch: a unidirectional (SASRec-style) encoder, each event "
+        default=SRP4CTRConfig.causal_attention, metadata={"help": "srp4ctr from scratch: a unidirectional (SASRec-style) encoder, each event "
                                          "attending only to earlier ones"})
 
     def __post_init__(self):
@@ -126,8 +154,9 @@ def build_pretraining_model(args: PretrainingModelArguments, feature_map: Featur
 
 def build_ctr_model(args: CTRModelArguments, feature_map: FeatureMap):
     """A new CTR model for `feature_map`, or one whose encoder comes from `args.pretrained_dir`."""
-    freeze = args.freeze_encoder if args.freeze_encoder is not None else args.model == "din_qformer"
-    heads = dict(mlp_hidden_sizes=_sizes(args.mlp_hidden_sizes), freeze_encoder=freeze)
+    heads = dict(mlp_hidden_sizes=_sizes(args.mlp_hidden_sizes))
+    if args.freeze_encoder is not None:
+        heads["freeze_encoder"] = args.freeze_encoder
     if args.use_side_info is not None:
         heads["use_side_info"] = args.use_side_info
     if args.pretrained_dir:
@@ -137,7 +166,7 @@ def build_ctr_model(args: CTRModelArguments, feature_map: FeatureMap):
         return DINQFormerForCTRPrediction.from_pretrained_encoder(
             path, attention_hidden_sizes=_sizes(args.attention_hidden_sizes), num_query_tokens=args.num_query_tokens,
             num_query_layers=args.num_query_layers, **heads)
-    kwargs = {**args.encoder_kwargs(), **heads, "use_side_info": heads.get("use_side_info", True)}
+    kwargs = {**args.encoder_kwargs(), **heads}
     if args.model == "srp4ctr":
         return SRP4CTRForCTRPrediction(SRP4CTRConfig.from_feature_map(
             feature_map, causal_attention=args.causal_attention, **kwargs))
@@ -145,10 +174,11 @@ def build_ctr_model(args: CTRModelArguments, feature_map: FeatureMap):
         return DINQFormerForCTRPrediction(DINQFormerConfig.from_feature_map(
             feature_map, attention_hidden_sizes=_sizes(args.attention_hidden_sizes),
             num_query_tokens=args.num_query_tokens, num_query_layers=args.num_query_layers, **kwargs))
-    kwargs.pop("freeze_encoder")
+    kwargs.pop("freeze_encoder", None)
     if args.model == "bst":
         return CTR_MODELS["bst"](BSTConfig.from_feature_map(feature_map, **kwargs))
-    din = {k: kwargs[k] for k in ("hidden_size", "hidden_dropout_prob", "mlp_hidden_sizes", "use_side_info")}
+    din = {k: kwargs[k] for k in ("hidden_size", "hidden_dropout_prob", "mlp_hidden_sizes", "use_side_info")
+           if k in kwargs}
     return CTR_MODELS["din"](DINConfig.from_feature_map(
         feature_map, attention_hidden_sizes=_sizes(args.attention_hidden_sizes), **din))
 

@@ -28,6 +28,7 @@ import numpy as np
 from transformers import set_seed
 
 from ..data import BEHAVIOR_MASK_PROB, ITEM_MASK_PROB
+from ..models.srp4ctr import CTRTransformerConfig, SRP4CTRConfig
 from .ctr import (
     PRETRAIN_EPOCHS,
     CTRModelArguments,
@@ -62,11 +63,11 @@ class BenchmarkSettings:
     """Every setting of a benchmark run (written into the result JSON)."""
 
     max_seq_len: int = 50
-    hidden_size: int = 64
-    num_hidden_layers: int = 2
-    num_attention_heads: int = 2
+    hidden_size: int = CTRTransformerConfig.hidden_size
+    num_hidden_layers: int = CTRTransformerConfig.num_hidden_layers
+    num_attention_heads: int = CTRTransformerConfig.num_attention_heads
     intermediate_size: int = 128
-    hidden_dropout_prob: float = 0.1
+    hidden_dropout_prob: float = CTRTransformerConfig.hidden_dropout_prob
     # pre-training
     pretrain_steps: Optional[int] = None  # a fixed step budget instead of `pretrain_epochs` passes over the windows
     pretrain_epochs: Optional[float] = PRETRAIN_EPOCHS
@@ -75,7 +76,7 @@ class BenchmarkSettings:
     item_mask_prob: float = ITEM_MASK_PROB
     behavior_mask_prob: float = BEHAVIOR_MASK_PROB
     max_windows_per_user: int = 4
-    attr_loss: str = "softmax"  # chosen on Taobao validation AUC (bce 0.621 vs softmax 0.684, quick settings)
+    attr_loss: str = SRP4CTRConfig.attr_loss
     loss_weights: Optional[Union[dict, str]] = None  # per-field weights ({"behavior": 0, ...}; others 1), or
     # "log_vocab": each field's loss divided by the log of its vocabulary size (scaled so item_id's weight is 1)
     # CTR
@@ -92,7 +93,7 @@ class BenchmarkSettings:
     max_test_users: Optional[int] = None
     eval_batch_size: int = 64
     freeze_encoder: Optional[bool] = None  # None: each model's default (din_qformer frozen, srp4ctr fine-tuned)
-    num_query_tokens: int = 4
+    num_query_tokens: int = SRP4CTRConfig.num_query_tokens
     n_bootstrap: int = 1000
     negative_seed: int = 0
 

