@@ -12,12 +12,13 @@ from typing import Dict, List, Sequence
 
 import torch
 
-from .explanation_tokenizer import PROMPT_LENGTH, format_prompt
+from .collators import IGNORE_INDEX
+from .explanation_tokenizer import EXPLANATION_WORDS, PROMPT_LENGTH, format_prompt
 
-IGNORE_INDEX = -100
 
-
-def encode_explanation_records(batch: Dict[str, list], tokenizer, max_explanation_length: int = 20) -> Dict[str, list]:
+def encode_explanation_records(
+    batch: Dict[str, list], tokenizer, max_explanation_length: int = EXPLANATION_WORDS
+) -> Dict[str, list]:
     """Batched `datasets.map` function: records -> `input_ids`, `rating_labels` (see module docstring)."""
     prompts = [format_prompt(*row) for row in zip(batch["user"], batch["item"], batch["rating"], batch["feature"])]
     prompt_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
@@ -31,7 +32,9 @@ def encode_explanation_records(batch: Dict[str, list], tokenizer, max_explanatio
     }
 
 
-def tokenize_explanation_dataset(dataset, tokenizer, max_explanation_length: int = 20, keep_columns: Sequence[str] = ()):
+def tokenize_explanation_dataset(
+    dataset, tokenizer, max_explanation_length: int = EXPLANATION_WORDS, keep_columns: Sequence[str] = ()
+):
     """`dataset.map` of `encode_explanation_records`; record columns are dropped except `keep_columns`."""
     drop = [c for c in dataset.column_names if c not in keep_columns]
     return dataset.map(

@@ -47,9 +47,10 @@ def alignment_scores(judge: RatingJudge, texts: Sequence[str], predicted_ratings
 
 
 @torch.no_grad()
-def generate_explanations(model, tokenizer, prompts: Dict[str, torch.Tensor], max_new_tokens: int = 20,
-                          batch_size: int = 128, **generate_kwargs) -> List[List[int]]:
-    """Generated token ids after each (left-padded) prompt; greedy unless `generate_kwargs` say otherwise."""
+def generate_responses(model, tokenizer, prompts: Dict[str, torch.Tensor], max_new_tokens: int = EXPLANATION_TOKENS,
+                       batch_size: int = 128, **generate_kwargs) -> List[List[int]]:
+    """Generated token ids after each (left-padded, tokenized) prompt; greedy unless `generate_kwargs` say
+    otherwise. (`training.explainer_evaluation.generate_explanations` writes the texts for records.)"""
     model.eval()
     kwargs = dict(max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id,
                   eos_token_id=tokenizer.eos_token_id)
@@ -97,7 +98,7 @@ def explain_records(model, tokenizer, columns: Dict[str, list], max_new_tokens: 
     then greedy decoding. Returns `(predicted [N] floats, prompts, responses [N] token-id lists, texts [N])`."""
     predicted = predict_ratings(model, tokenizer, columns, batch_size)  # [N]
     prompts = encode_prompts(tokenizer, prompt_texts(columns, predicted.tolist()))
-    responses = generate_explanations(model, tokenizer, prompts, max_new_tokens, batch_size)
+    responses = generate_responses(model, tokenizer, prompts, max_new_tokens, batch_size)
     return predicted, prompts, responses, [decode_explanation(tokenizer, r) for r in responses]
 
 
@@ -127,5 +128,5 @@ def evaluate_explainer(model, tokenizer, records, judge: RatingJudge, feature_vo
     return result
 
 
-__all__ = ["METRIC_KEYS", "alignment_scores", "generate_explanations", "explain_records", "cross_fitted_mi",
+__all__ = ["METRIC_KEYS", "alignment_scores", "generate_responses", "explain_records", "cross_fitted_mi",
            "evaluate_explainer"]

@@ -9,7 +9,7 @@ import torch
 from transformers import TrainerCallback
 
 from recexplain.data.explanation_tokenizer import decode_explanation
-from recexplain.mmi.alignment import alignment_scores, generate_explanations
+from recexplain.mmi.alignment import alignment_scores, generate_responses
 from recexplain.mmi.data import response_sequences
 from recexplain.mmi.judge import RatingJudge
 from recexplain.mmi.mine import MINETrainingArguments, fit_mine
@@ -71,7 +71,7 @@ class AlignmentCallback(_TrainerBound):
     def evaluate(self, step: int) -> Dict:
         policy = self.policy()
         was_training = policy.training
-        responses = generate_explanations(policy, self.tokenizer, self.prompts, self.max_new_tokens)
+        responses = generate_responses(policy, self.tokenizer, self.prompts, self.max_new_tokens)
         policy.train(was_training)
         texts = [decode_explanation(self.tokenizer, r) for r in responses]
         text = explanation_scores(texts, None, self.records, self.feature_vocab)
@@ -150,8 +150,8 @@ class MIUpdateCallback(_TrainerBound):
         prompts = {k: v[pick] for k, v in self.prompts.items()}
         policy = self.policy()
         was_training = policy.training
-        responses = generate_explanations(policy, self.tokenizer, prompts, self.max_new_tokens, do_sample=True,
-                                          temperature=self.temperature, top_k=0, top_p=1.0)
+        responses = generate_responses(policy, self.tokenizer, prompts, self.max_new_tokens, do_sample=True,
+                                       temperature=self.temperature, top_k=0, top_p=1.0)
         policy.train(was_training)
         ids, mask = response_sequences(self.tokenizer, prompts["input_ids"], responses)
         history = fit_mine(self.reward_model.backbone, ids, mask, self.mine_args, seed=self.seed + state.global_step,

@@ -12,7 +12,7 @@ import torch
 
 from recexplain.data.explanation_collator import ExplanationCollator, encode_explanation_records
 from recexplain.data.explanation_extraction import tokenize
-from recexplain.data.explanation_tokenizer import RATINGS, format_prompt, rating_token
+from recexplain.data.explanation_tokenizer import EXPLANATION_WORDS, PROMPT_SLOTS, RATINGS, format_prompt, rating_token
 from recexplain.mmi.mine import empirical_prior
 from recexplain.models.mi_estimator import MIEstimatorConfig
 
@@ -30,16 +30,17 @@ def mi_estimator_config_from_tokenizer(tokenizer, input_ids: Optional[torch.Tens
     """An `MIEstimatorConfig` for sequences of `tokenizer`; with `input_ids` the label priors are their
     (add-one smoothed) frequencies in the rating and feature slots."""
     ratings, features = label_token_ids(tokenizer)
+    slots = {f"{name}_slot": PROMPT_SLOTS.index(name) for name in ("rating", "feature", "bos")}
     config = dict(vocab_size=len(tokenizer), rating_token_ids=ratings, feature_token_ids=features,
                   pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
-                  eos_token_id=tokenizer.eos_token_id)
+                  eos_token_id=tokenizer.eos_token_id, **slots)
     if input_ids is not None:
         mask = input_ids != tokenizer.pad_token_id
         start = mask.long().argmax(-1)
-        for name, slot, ids in (("rating", 2, ratings), ("feature", 3, features)):
+        for name, ids in (("rating", ratings), ("feature", features)):
             if not ids:
                 continue
-            tokens = input_ids.gather(1, (start + slot).unsqueeze(1))
+            tokens = input_ids.gather(1, (start + slots[f"{name}_slot"]).unsqueeze(1))
             match = tokens == torch.tensor(ids).unsqueeze(0)
             labels = torch.where(match.any(-1), match.long().argmax(-1), torch.full_like(start, -1))
             config[f"{name}_prior"] = empirical_prior(labels, len(ids))
@@ -47,7 +48,7 @@ def mi_estimator_config_from_tokenizer(tokenizer, input_ids: Optional[torch.Tens
     return MIEstimatorConfig(**config)
 
 
-def encode_sequences(tokenizer, records: Dict[str, list], max_explanation_length: int = 20):
+def encode_sequences(tokenizer, records: Dict[str, list], max_explanation_length: int = EXPLANATION_WORDS):
     """Left-padded `(input_ids, attention_mask)` of records (columns `user, item, rating, feature, explanation`)."""
     encoded = encode_explanation_records(records, tokenizer, max_explanation_length)
     batch = ExplanationCollator(tokenizer)([{"input_ids": ids} for ids in encoded["input_ids"]])

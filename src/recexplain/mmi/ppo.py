@@ -28,7 +28,7 @@ from trl.experimental.ppo import PPOConfig, PPOTrainer  # noqa: E402
 from recexplain.data.explanation_tokenizer import EXPLANATION_TOKENS, VOCAB_FILE, decode_explanation  # noqa: E402
 from recexplain.data.reviews import load_explanation_records, review_dataset_name, split_explanation_records  # noqa: E402,E501
 from recexplain.hub import push_model_folder, render_model_card  # noqa: E402
-from recexplain.mmi.alignment import generate_explanations  # noqa: E402
+from recexplain.mmi.alignment import generate_responses  # noqa: E402
 from recexplain.mmi.callbacks import AlignmentCallback, MIUpdateCallback  # noqa: E402
 from recexplain.mmi.data import build_prompt_dataset, label_token_ids, mean_explanation_length  # noqa: E402
 from recexplain.mmi.judge import RatingJudge, judge_training_data  # noqa: E402
@@ -136,7 +136,7 @@ def set_brevity_term(reward_model, script_args: MMIScriptArguments, policy, toke
         else:
             prompts = tokenizer.pad({"input_ids": train_prompts["input_ids"]}, return_tensors="pt")
             texts = [decode_explanation(tokenizer, r)
-                     for r in generate_explanations(policy, tokenizer, prompts, response_length)]
+                     for r in generate_responses(policy, tokenizer, prompts, response_length)]
         reward_model.config.reference_length = mean_explanation_length(texts, response_length - 1)
     MIEstimatorConfig(**reward_model.config.to_dict())  # raises ValueError on invalid settings
 

@@ -37,9 +37,11 @@ def _checkpoints(output_dir: Path) -> list:
 
 
 def last_checkpoint(output_dir: Union[str, Path]) -> Optional[str]:
-    """Path of the highest-step `checkpoint-N` folder in `output_dir`, or None."""
-    steps = _checkpoints(Path(output_dir))
-    return str(max(steps)[1]) if steps else None
+    """Path of the highest-step `checkpoint-N` folder in `output_dir` (transformers' `get_last_checkpoint`), or None
+    (also when `output_dir` does not exist)."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(output_dir)) if Path(output_dir).is_dir() else None
 
 
 @contextlib.contextmanager

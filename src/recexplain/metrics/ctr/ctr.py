@@ -6,7 +6,7 @@ Self-contained (numpy + scikit-learn) so that the folder works on its own with
 import datasets
 import evaluate
 import numpy as np
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import log_loss, roc_auc_score
 
 _DESCRIPTION = """
 Click-through-rate metrics for probabilistic click predictions:
@@ -55,10 +55,9 @@ def _check(preds, labels, user_ids=None):
 
 
 def logloss(preds, labels, eps: float = 1e-7) -> float:
-    """Mean binary cross-entropy with predictions clipped to [eps, 1 - eps]."""
+    """Mean binary cross-entropy (scikit-learn's `log_loss`) with predictions clipped to [eps, 1 - eps]."""
     preds, labels, _ = _check(preds, labels)
-    p = np.clip(preds, eps, 1.0 - eps)
-    return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
+    return float(log_loss(labels, np.clip(preds, eps, 1.0 - eps), labels=[0, 1]))
 
 
 def gauc(preds, labels, user_ids) -> tuple:

@@ -33,7 +33,7 @@ from .layers import (
     masked_mean,
 )
 
-IGNORE_INDEX = -100
+IGNORE_INDEX = -100  # the collators' (restated: a remote-code model file imports nothing from recexplain)
 
 
 @dataclass
@@ -290,13 +290,13 @@ class SRP4CTRForPreTraining(SRP4CTRPreTrainedModel):
 
     def _sampled_softmax_loss(self, states, targets, table, bias):
         """Sampled softmax: `S = config.num_sampled_negatives` negatives shared by the batch, drawn
-        with replacement from the real item ids (>= 3); accidental hits of the target are removed and
+        with replacement from the real item ids (after OOV); accidental hits of the target are removed and
         each negative logit is corrected by the log of its expected count `S * q(id)`, so that the
         partition sum estimates the full softmax's (the loss approximates the full cross-entropy).
 
         `states [M, H]` (transformed), `targets [M]`.
         """
-        num_real = self.config.item_vocab_size - 3
+        num_real = self.config.item_vocab_size - self._first_real_item
         sampled = self._sample_items(self.config.num_sampled_negatives, num_real, states.device)  # [S]
         pos = (states * table[targets]).sum(-1) + bias[targets]  # [M]
         neg = states @ table[sampled].T + bias[sampled] - self._log_expected_count(sampled, num_real)  # [M, S]
@@ -304,20 +304,25 @@ class SRP4CTRForPreTraining(SRP4CTRPreTrainedModel):
         logits = torch.cat([pos[:, None], neg], dim=1)  # [M, 1 + S]
         return nn.functional.cross_entropy(logits, torch.zeros_like(targets))
 
+    @property
+    def _first_real_item(self) -> int:
+        """The lowest id of a real item: PAD, MASK and OOV come first."""
+        return self.config.oov_token_id + 1
+
     def _sample_items(self, num, num_real, device) -> torch.Tensor:
         if self.config.negative_sampler == "uniform":
-            return torch.randint(3, 3 + num_real, (num,), device=device)
+            return torch.randint(self._first_real_item, self._first_real_item + num_real, (num,), device=device)
         # log-uniform (Zipf) over ranks r in [0, R): P(r) = log((r + 2) / (r + 1)) / log(R + 1)
         u = torch.rand(num, device=device)
         ranks = (torch.exp(u * math.log(num_real + 1)) - 1).long().clamp_(0, num_real - 1)
-        return ranks + 3
+        return ranks + self._first_real_item
 
     def _log_expected_count(self, ids, num_real) -> torch.Tensor:
-        """`log(S * q(id))` for sampled ids (>= 3) under the configured sampler."""
+        """`log(S * q(id))` for sampled ids (real items) under the configured sampler."""
         num = self.config.num_sampled_negatives
         if self.config.negative_sampler == "uniform":
             return torch.full(ids.shape, math.log(num / num_real), device=ids.device)
-        ranks = (ids - 3).to(torch.float32)
+        ranks = (ids - self._first_real_item).to(torch.float32)
         prob = torch.log((ranks + 2) / (ranks + 1)) / math.log(num_real + 1)
         return torch.log(num * prob)
 
