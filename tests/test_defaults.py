@@ -75,3 +75,13 @@ def test_ppo_defaults_are_defined_once():
     bench = runpy.run_path(str(SCRIPTS / "benchmark_mmi.py"))["MMIBenchmarkArguments"]()
     assert (bench.ppo_batch_size, bench.ppo_learning_rate, bench.num_ppo_epochs, bench.kl_coef) == (
         config.per_device_train_batch_size, config.learning_rate, config.num_ppo_epochs, config.kl_coef)
+
+
+@pytest.mark.parametrize("name, frozen", [("din_qformer", True), ("srp4ctr", False)])
+def test_models_on_a_pretrained_encoder_take_their_own_freezing_default(tmp_path, name, frozen):
+    from recexplain.models.srp4ctr import SRP4CTRForPreTraining
+
+    SRP4CTRForPreTraining(SRP4CTRConfig.from_feature_map(FeatureMap(), hidden_size=16)).save_pretrained(tmp_path)
+    model = build_ctr_model(no_flags(CTRModelArguments, "--model", name, "--pretrained_dir", str(tmp_path)),
+                            FeatureMap())
+    assert model.config.freeze_encoder is frozen is CONFIG_OF[name].freeze_encoder

@@ -11,33 +11,35 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 import shutil
 import sys
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+from accelerate import PartialState
+from transformers import AutoTokenizer, set_seed
+from trl import ModelConfig, TrlParser, get_peft_config
+from trl.import_utils import TRLExperimentalWarning
 
-from accelerate import PartialState  # noqa: E402
-from transformers import AutoTokenizer, set_seed  # noqa: E402
-from trl import ModelConfig, TrlParser, get_peft_config  # noqa: E402
-from trl.experimental.ppo import PPOConfig, PPOTrainer  # noqa: E402
+from recexplain.data.explanation_tokenizer import EXPLANATION_TOKENS, VOCAB_FILE, decode_explanation
+from recexplain.data.reviews import load_explanation_records, review_dataset_name, split_explanation_records  # noqa: E501
+from recexplain.hub import push_model_folder, render_model_card
+from recexplain.mmi.alignment import generate_responses
+from recexplain.mmi.callbacks import AlignmentCallback, MIUpdateCallback
+from recexplain.mmi.data import build_prompt_dataset, label_token_ids, mean_explanation_length
+from recexplain.mmi.judge import RatingJudge, judge_training_data
+from recexplain.mmi.mine import MINETrainingArguments
+from recexplain.mmi.plots import plot_training_curves
+from recexplain.models.explainer import RecExplainerForConditionalGeneration, RecExplainerForValueModeling
+from recexplain.models.mi_estimator import MIEstimatorConfig, MIEstimatorForRewardModeling
+from recexplain.training import atomic_output_dir
+from recexplain.training.explainer import training_features
 
-from recexplain.data.explanation_tokenizer import EXPLANATION_TOKENS, VOCAB_FILE, decode_explanation  # noqa: E402
-from recexplain.data.reviews import load_explanation_records, review_dataset_name, split_explanation_records  # noqa: E402,E501
-from recexplain.hub import push_model_folder, render_model_card  # noqa: E402
-from recexplain.mmi.alignment import generate_responses  # noqa: E402
-from recexplain.mmi.callbacks import AlignmentCallback, MIUpdateCallback  # noqa: E402
-from recexplain.mmi.data import build_prompt_dataset, label_token_ids, mean_explanation_length  # noqa: E402
-from recexplain.mmi.judge import RatingJudge, judge_training_data  # noqa: E402
-from recexplain.mmi.mine import MINETrainingArguments  # noqa: E402
-from recexplain.mmi.plots import plot_training_curves  # noqa: E402
-from recexplain.models.explainer import RecExplainerForConditionalGeneration, RecExplainerForValueModeling  # noqa: E402
-from recexplain.models.mi_estimator import MIEstimatorConfig, MIEstimatorForRewardModeling  # noqa: E402
-from recexplain.training import atomic_output_dir  # noqa: E402
-from recexplain.training.explainer import training_features  # noqa: E402
+with warnings.catch_warnings():  # PPO lives in trl.experimental (trl 1.12.0): its import notice says nothing new
+    warnings.simplefilter("ignore", TRLExperimentalWarning)
+    from trl.experimental.ppo import PPOConfig, PPOTrainer
 
 logger = logging.getLogger(__name__)
 

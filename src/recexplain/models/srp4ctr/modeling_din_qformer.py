@@ -55,10 +55,11 @@ class DINQFormerForCTRPrediction(FrozenEncoderMixin, CTRPredictionMixin, SRP4CTR
     @classmethod
     def from_pretrained_encoder(cls, pretrained_model_name_or_path, **config_kwargs):
         """New model whose encoder weights come from an SRP4CTR checkpoint (pre-training or CTR);
-        its encoder/data fields come from that checkpoint's config, `config_kwargs` set the rest."""
+        its encoder/data fields come from that checkpoint's config, `config_kwargs` set the rest (unset:
+        `DINQFormerConfig`'s defaults, e.g. a frozen encoder whatever the checkpoint's own setting)."""
         encoder = SRP4CTRModel.from_pretrained(pretrained_model_name_or_path)
         keep = {k: v for k, v in encoder.config.to_diff_dict().items()
-                if k not in ("model_type", "architectures", "auto_map", "transformers_version")}
+                if k not in ("model_type", "architectures", "auto_map", "transformers_version", "freeze_encoder")}
         model = cls(DINQFormerConfig(**{**keep, **config_kwargs}))
         model.srp4ctr.load_state_dict(encoder.state_dict())
         return model
