@@ -137,7 +137,7 @@ class RecExplainerConfig(PreTrainedConfig):
             self.tie_word_embeddings = False
         if self.rating_head_hidden_size is None:
             self.rating_head_hidden_size = self.hidden_size
-        self._check()
+        self.validate()
 
     @property
     def prefix_slots(self) -> tuple[str, ...]:
@@ -154,7 +154,9 @@ class RecExplainerConfig(PreTrainedConfig):
         """Output size of the next-word head (the LM's vocabulary for `"causal_lm"`)."""
         return self.lm_config.vocab_size if self.backbone == "causal_lm" else self.vocab_size
 
-    def _check(self):
+    def validate(self):
+        """Raise `ValueError` on inconsistent settings (also run when saving)."""
+        super().validate()
         positive = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
                     "max_position_embeddings", "rating_head_hidden_size")
         for name in positive:

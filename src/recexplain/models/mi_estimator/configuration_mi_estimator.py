@@ -4,9 +4,7 @@ MMI: Zhao et al., "Aligning Explanations for Recommendation with Rating and
 Feature via Maximizing Mutual Information", CIKM 2024 (arXiv 2407.13274).
 """
 import math
-from typing import Optional
-
-from transformers import PretrainedConfig
+from transformers import PreTrainedConfig
 
 REWARD_TYPES = ("rating", "feature", "joint")
 POOLINGS = ("mean", "max")
@@ -26,7 +24,7 @@ def _check_prior(name, prior, size):
     return prior
 
 
-class MIEstimatorConfig(PretrainedConfig):
+class MIEstimatorConfig(PreTrainedConfig):
     r"""
     Configuration of [`MIEstimatorModel`] and [`MIEstimatorForRewardModeling`].
 
@@ -63,78 +61,71 @@ class MIEstimatorConfig(PretrainedConfig):
 
     model_type = "recexplain_mi_estimator"
 
-    def __init__(
-        self,
-        vocab_size: int = 64,
-        hidden_size: int = 64,
-        intermediate_size: int = 128,
-        dropout: float = 0.1,
-        pooling: str = "mean",
-        rating_token_ids=None,
-        feature_token_ids=None,
-        rating_prior=None,
-        feature_prior=None,
-        rating_slot: int = 2,
-        feature_slot: int = 3,
-        bos_slot: int = 4,
-        reward_type: str = "rating",
-        eps: float = 0.2,
-        brevity_weight: float = 0.0,
-        reference_length: Optional[float] = None,
-        initializer_range: float = 0.02,
-        pad_token_id: int = 0,
-        bos_token_id: int = 1,
-        eos_token_id: int = 2,
-        **kwargs,
-    ):
-        rating_token_ids = list(range(3, 8)) if rating_token_ids is None else [int(t) for t in rating_token_ids]
-        feature_token_ids = [] if feature_token_ids is None else [int(t) for t in feature_token_ids]
-        for name, value in (("vocab_size", vocab_size), ("hidden_size", hidden_size),
-                            ("intermediate_size", intermediate_size)):
+    vocab_size: int = 64
+    hidden_size: int = 64
+    intermediate_size: int = 128
+    dropout: float = 0.1
+    pooling: str = "mean"
+    rating_token_ids: list[int] | None = None
+    feature_token_ids: list[int] | None = None
+    rating_prior: list[float] | None = None
+    feature_prior: list[float] | None = None
+    rating_slot: int = 2
+    feature_slot: int = 3
+    bos_slot: int = 4
+    reward_type: str = "rating"
+    eps: float = 0.2
+    brevity_weight: float = 0.0
+    reference_length: float | None = None
+    initializer_range: float = 0.02
+    pad_token_id: int | None = 0
+    bos_token_id: int | None = 1
+    eos_token_id: int | None = 2
+
+    def __post_init__(self, **kwargs):
+        self.rating_token_ids = (list(range(3, 8)) if self.rating_token_ids is None
+                                 else [int(t) for t in self.rating_token_ids])
+        self.feature_token_ids = [int(t) for t in self.feature_token_ids or []]
+        self.eps, self.brevity_weight = float(self.eps), float(self.brevity_weight)
+        if self.reference_length is not None:
+            self.reference_length = float(self.reference_length)
+        super().__post_init__(**kwargs)
+        self.validate()
+
+    def validate(self):
+        """Raise `ValueError` on inconsistent settings (also run when saving)."""
+        super().validate()
+        for name in ("vocab_size", "hidden_size", "intermediate_size"):
+            value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-        if len(rating_token_ids) < 2:
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if len(self.rating_token_ids) < 2:
             raise ValueError("rating_token_ids needs at least two rating tokens")
-        ids = rating_token_ids + feature_token_ids
+        ids = self.rating_token_ids + self.feature_token_ids
         if len(set(ids)) != len(ids):
             raise ValueError("rating_token_ids and feature_token_ids must be distinct token ids")
-        if any(not 0 <= t < vocab_size for t in ids):
-            raise ValueError(f"label token ids must lie in [0, vocab_size={vocab_size})")
-        if not (0 <= rating_slot < bos_slot and 0 <= feature_slot < bos_slot and rating_slot != feature_slot):
+        if any(not 0 <= t < self.vocab_size for t in ids):
+            raise ValueError(f"label token ids must lie in [0, vocab_size={self.vocab_size})")
+        self.rating_prior = _check_prior("rating_prior", self.rating_prior, len(self.rating_token_ids))
+        self.feature_prior = _check_prior("feature_prior", self.feature_prior, len(self.feature_token_ids))
+        if not (0 <= self.rating_slot < self.bos_slot and 0 <= self.feature_slot < self.bos_slot
+                and self.rating_slot != self.feature_slot):
             raise ValueError("rating_slot and feature_slot must be distinct offsets before bos_slot")
-        if reward_type not in REWARD_TYPES:
-            raise ValueError(f"reward_type must be one of {REWARD_TYPES}, got {reward_type!r}")
-        if reward_type != "rating" and not feature_token_ids:
-            raise ValueError(f"reward_type={reward_type!r} needs feature_token_ids")
-        if not 0.0 <= eps <= 1.0:
-            raise ValueError(f"eps must be in [0, 1], got {eps}")
-        if not (math.isfinite(brevity_weight) and brevity_weight >= 0):
-            raise ValueError(f"brevity_weight must be a finite number >= 0, got {brevity_weight}")
-        if brevity_weight > 0 and not (reference_length is not None and math.isfinite(reference_length)
-                                       and reference_length > 0):
-            raise ValueError(f"brevity_weight > 0 needs a positive reference_length, got {reference_length}")
-        self.vocab_size = vocab_size
-        self.hidden_size = hidden_size
-        self.intermediate_size = intermediate_size
-        self.dropout = dropout
-        self.pooling = pooling
-        self.rating_token_ids = rating_token_ids
-        self.feature_token_ids = feature_token_ids
-        self.rating_prior = _check_prior("rating_prior", rating_prior, len(rating_token_ids))
-        self.feature_prior = _check_prior("feature_prior", feature_prior, len(feature_token_ids))
-        self.rating_slot = rating_slot
-        self.feature_slot = feature_slot
-        self.bos_slot = bos_slot
-        self.reward_type = reward_type
-        self.eps = float(eps)
-        self.brevity_weight = float(brevity_weight)
-        self.reference_length = None if reference_length is None else float(reference_length)
-        self.initializer_range = initializer_range
-        super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
+        if self.reward_type not in REWARD_TYPES:
+            raise ValueError(f"reward_type must be one of {REWARD_TYPES}, got {self.reward_type!r}")
+        if self.reward_type != "rating" and not self.feature_token_ids:
+            raise ValueError(f"reward_type={self.reward_type!r} needs feature_token_ids")
+        if not 0.0 <= self.eps <= 1.0:
+            raise ValueError(f"eps must be in [0, 1], got {self.eps}")
+        if not (math.isfinite(self.brevity_weight) and self.brevity_weight >= 0):
+            raise ValueError(f"brevity_weight must be a finite number >= 0, got {self.brevity_weight}")
+        if self.brevity_weight > 0 and not (self.reference_length is not None and math.isfinite(self.reference_length)
+                                            and self.reference_length > 0):
+            raise ValueError(f"brevity_weight > 0 needs a positive reference_length, got {self.reference_length}")
 
     @property
     def num_ratings(self) -> int:

@@ -344,14 +344,10 @@ class CTRPredictionMixin:
 
 
 class CTRPreTrainedModel(PreTrainedModel):
-    """Weight init and config validation shared by the CTR models (subclasses set `config_class`
-    and `base_model_prefix`)."""
+    """Weight init shared by the CTR models (subclasses set `config_class` and `base_model_prefix`; their configs
+    validate themselves when built and saved)."""
 
     main_input_name = "history_item_ids"
-
-    def __init__(self, config, *inputs, **kwargs):
-        config.validate()
-        super().__init__(config, *inputs, **kwargs)
 
     def _init_weights(self, module):
         super()._init_weights(module)
