@@ -26,8 +26,9 @@ import sys
 import time
 from pathlib import Path
 
+from recexplain.quickstart import CTR_FOLDERS, EXPLAINER_FOLDER, MI_ESTIMATOR_FOLDER, MMI_FOLDER, PRETRAINED_FOLDER
+
 SCRIPTS = Path(__file__).resolve().parent
-CTR_MODELS = {"srp4ctr-ctr": "srp4ctr", "din": "din", "din-qformer": "din_qformer"}  # folder name: --model
 PRETRAIN_STEPS = 200  # the scripts' default model sizes otherwise; minutes on 2 CPU cores
 
 
@@ -93,30 +94,30 @@ def train_all(args, out: Path, behavior_args, reviews) -> None:
     """Run every training step; each model ends up in `out/models/<name>`."""
     models, runs, logs = out / "models", out / "runs", out / "logs"
     seed = ["--seed", str(args.seed)]
-    pre = models / "srp4ctr-pretrained"
+    pre = models / PRETRAINED_FOLDER
     run_step("pretrain_srp4ctr", "pretrain_srp4ctr.py",
-             ["--output_dir", runs / "srp4ctr-pretrained", *behavior_args, "--max_steps", PRETRAIN_STEPS, *seed],
-             pre, logs, final=runs / "srp4ctr-pretrained" / "final")
-    for name, model in CTR_MODELS.items():
+             ["--output_dir", runs / PRETRAINED_FOLDER, *behavior_args, "--max_steps", PRETRAIN_STEPS, *seed],
+             pre, logs, final=runs / PRETRAINED_FOLDER / "final")
+    for name, model in CTR_FOLDERS.items():
         extra = ["--pretrained_dir", pre] if model != "din" else []
         run_step(f"finetune_{name}", "finetune_ctr.py",
                  ["--model", model, "--output_dir", runs / name, *behavior_args, *extra, *seed],
                  models / name, logs, final=runs / name / "final")
 
     review_args = ["--data_file", reviews] if reviews else []
-    explainer = models / "explainer"
+    explainer, estimator = models / EXPLAINER_FOLDER, models / MI_ESTIMATOR_FOLDER
     run_step("train_explainer", "train_explainer.py",
-             ["--output_dir", runs / "explainer", "--model_type", "peter_plus", *review_args, "--hidden_size", "64",
+             ["--output_dir", runs / EXPLAINER_FOLDER, "--model_type", "peter_plus", *review_args, "--hidden_size", "64",
               "--intermediate_size", "256", "--num_train_epochs", "10", "--learning_rate", "3e-3",
-              *seed], explainer, logs, final=runs / "explainer" / "final")
+              *seed], explainer, logs, final=runs / EXPLAINER_FOLDER / "final")
     run_step("train_mi_estimator", "train_mi_estimator.py",
-             ["--output_dir", models / "mi-estimator", "--tokenizer_name_or_path", explainer, *review_args,
-              "--mine_epochs", "10", *seed], models / "mi-estimator", logs)
+             ["--output_dir", estimator, "--tokenizer_name_or_path", explainer, *review_args,
+              "--mine_epochs", "10", *seed], estimator, logs)
     run_step("mmi_ppo", "mmi_ppo.py",
-             ["--sft_model_path", explainer, "--reward_model_path", models / "mi-estimator", "--reward_type", "rating",
-              "--output_dir", models / "explainer-mmi", *review_args, "--total_episodes", 64 * args.ppo_updates,
+             ["--sft_model_path", explainer, "--reward_model_path", estimator, "--reward_type", "rating",
+              "--output_dir", models / MMI_FOLDER, *review_args, "--total_episodes", 64 * args.ppo_updates,
               "--alignment_eval_steps", "5",
-              *seed], models / "explainer-mmi", logs)
+              *seed], models / MMI_FOLDER, logs)
 
 
 def main(argv=None) -> dict:

@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 from tiny_models import save_tiny_models
 
+from recexplain.quickstart import CTR_FOLDERS, EXPLAINER_FOLDERS
+
 REPO = Path(__file__).resolve().parents[1]
 SNIPPETS = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), flags=re.S)
-QUICKSTART_FOLDERS = {"srp4ctr-ctr": "srp4ctr_ctr", "din": "din_ctr", "din-qformer": "din_qformer_ctr",
-                      "explainer": "explainer_peter_plus", "explainer-mmi": "explainer_peter_plus"}
+# each folder of the quickstart's models/ (recexplain.quickstart) and the tiny model that stands in for it
+QUICKSTART_FOLDERS = {**{folder: f"{model}_ctr" for folder, model in CTR_FOLDERS.items()},
+                      **{folder: "explainer_peter_plus" for folder in EXPLAINER_FOLDERS}}
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,11 @@ import shutil
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
-CTR_FOLDERS = ("srp4ctr-ctr", "din", "din-qformer")
-EXPLAINER_FOLDERS = ("explainer", "explainer-mmi")
+# The layout of `scripts/quickstart.py`'s models/ folder
+PRETRAINED_FOLDER = "srp4ctr-pretrained"
+CTR_FOLDERS = {"srp4ctr-ctr": "srp4ctr", "din": "din", "din-qformer": "din_qformer"}  # folder: finetune_ctr.py --model
+EXPLAINER_FOLDER, MI_ESTIMATOR_FOLDER, MMI_FOLDER = "explainer", "mi-estimator", "explainer-mmi"
+EXPLAINER_FOLDERS = (EXPLAINER_FOLDER, MMI_FOLDER)  # before and after MMI
 EXPLANATION_KEYS = ("rating_alignment_spearman", "rating_alignment_acc", "constant_sentence_acc",
                     "mi_rating_normalized", "h_rating", "fmr", "bleu1", "rougeL", "usr", "distinct2", "repeat_rate",
                     "rmse")
@@ -171,12 +174,12 @@ def evaluate_and_report(out, stats: Dict, reviews: Optional[str], names: Sequenc
     ctr = ctr_results(models)
     explanations = explanation_results(models, reviews, seed)
     results = {"command": command, "seed": seed, "datasets": list(names), "behavior_data": stats, "ctr": ctr,
-               "explanations": explanations, "ppo": ppo_summary(models / "explainer-mmi"),
+               "explanations": explanations, "ppo": ppo_summary(models / MMI_FOLDER),
                "models": sorted(p.name for p in models.iterdir() if p.is_dir() and not p.name.startswith("."))}
     n_test = next(iter(ctr.values()))["n_rows"]
     plot_ctr_benchmark({"datasets": {names[0]: {"n_test": n_test, "models": ctr}}, "seeds": [seed]},
                        out / "ctr_auc.png", title=f"Quickstart CTR models on {names[0]} (seed {seed})")
     plot_alignment_before_after(explanations["models"], out / "alignment.png")
-    shutil.copy(models / "explainer-mmi" / "mmi_training.png", out / "ppo_training.png")
+    shutil.copy(models / MMI_FOLDER / "mmi_training.png", out / "ppo_training.png")
     write_report(out, results)
     return results
