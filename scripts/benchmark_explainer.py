@@ -86,6 +86,10 @@ class BenchmarkArguments:
                                        "sentences, one set of rows per value: 0 = none (rows MODEL), N > 0 (rows "
                                        "MODEL/lm_pretrained); e.g. 0,1 for both"}
     )
+    selection_decoding: str = field(
+        default=ExplainerTrainingArguments.selection_decoding,
+        metadata={"help": "decoding of the validation explanations checkpoint selection scores (loop_blocked, greedy)"},
+    )
     sequence_unlikelihood_weight: float = field(
         default=ExplainerTrainingArguments.sequence_unlikelihood_weight,
         metadata={"help": "weight of the sequence-level unlikelihood loss on the model's own greedy loops"},
@@ -115,7 +119,7 @@ def train_and_score(bench, model_args, splits, tokenizer, tokenized, work_dir, s
         output_dir=str(Path(work_dir) / f"{name.replace('/', '-')}-seed{seed}"), num_train_epochs=bench.num_train_epochs,
         learning_rate=bench.learning_rate, per_device_train_batch_size=bench.batch_size, seed=seed,
         save_total_limit=1, logging_steps=50, disable_tqdm=True, lm_pretraining_epochs=lm_pretraining_epochs,
-        sequence_unlikelihood_weight=bench.sequence_unlikelihood_weight,
+        sequence_unlikelihood_weight=bench.sequence_unlikelihood_weight, selection_decoding=bench.selection_decoding,
     )
     set_seed(seed)
     started = time.time()

@@ -25,7 +25,7 @@ from ..models.explainer.modeling_explainer import sequence_unlikelihood_loss
 from .checkpoints import atomic_output_dir
 from .explainer_evaluation import (
     PLAIN_GREEDY,
-    SELECTION_DECODING,
+    SELECTION_DECODINGS,
     choose_decoding,
     explanation_scores,
     generate_explanations,
@@ -279,6 +279,11 @@ class ExplainerTrainingArguments(TrainingArguments):
         metadata={"help": "epochs of in-domain language-model pre-training on every sentence of the training reviews "
                           "before fine-tuning on the explanation records (0: off); best validation checkpoint kept"},
     )
+    selection_decoding: str = field(
+        default="loop_blocked",
+        metadata={"help": "decoding of the validation explanations that checkpoint selection scores: loop_blocked "
+                          "(greedy, no 3-gram twice) or greedy (PETER's plain greedy, loops counted)"},
+    )
     sequence_unlikelihood_weight: float = field(
         default=0.0,
         metadata={"help": "weight of the sequence-level unlikelihood loss: each step also decodes the batch's prompts "
@@ -290,10 +295,16 @@ class ExplainerTrainingArguments(TrainingArguments):
                           "keep the weights with the best validation RMSE (the checkpoint is chosen on text)"},
     )
 
+    def __post_init__(self):
+        if self.selection_decoding not in SELECTION_DECODINGS:
+            raise ValueError(f"selection_decoding must be one of {sorted(SELECTION_DECODINGS)}, "
+                             f"got {self.selection_decoding!r}")
+        super().__post_init__()
+
 
 class ExplainerTrainer(Trainer):
     """`Trainer` whose evaluation also generates explanations for `generation_records` (greedy,
-    `SELECTION_DECODING`) and scores them.
+    `args.selection_decoding`: by default with loops blocked) and scores them.
 
     Adds `{prefix}_bleu1, _rougeL, _usr, _repeat_rate, ...` (the explanation metrics) and `{prefix}_text_score`
     (`explainer_evaluation.text_score`: BLEU-1 and ROUGE-L, discounted for loops and stock sentences) to the
@@ -350,7 +361,8 @@ class ExplainerTrainer(Trainer):
         if self.generation_records:
             model = self.accelerator.unwrap_model(self.model)
             texts, ratings = generate_explanations(
-                model, self.processing_class, self.generation_records, self.max_new_tokens, **SELECTION_DECODING
+                model, self.processing_class, self.generation_records, self.max_new_tokens,
+                **SELECTION_DECODINGS[getattr(self.args, "selection_decoding", "loop_blocked")],
             )
             scores = explanation_scores(texts, ratings, self.generation_records, self.feature_vocab)
             scores["text_score"] = text_score(scores)
