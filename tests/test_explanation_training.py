@@ -276,3 +276,26 @@ def test_sequence_unlikelihood_unlearns_the_models_own_loops(tmp_path):
         loss.backward()
         optimizer.step()
     assert loop_share() < 0.1
+
+
+def test_checkpoint_selection_can_score_plain_greedy_explanations(tmp_path, monkeypatch):
+    import recexplain.training.explainer as explainer
+    from recexplain.training.explainer_evaluation import SELECTION_DECODING
+
+    decodings = []
+
+    def recording(*args, **kwargs):
+        decodings.append(kwargs)
+        return generate_explanations(*args, **kwargs)
+
+    generate_explanations = explainer.generate_explanations
+    monkeypatch.setattr(explainer, "generate_explanations", recording)
+    args = ["--num_train_epochs", "1", *TINY, "--max_explanation_length", "8"]
+    _run("train_explainer.py", ["--output_dir", str(tmp_path / "default"), *args], monkeypatch)
+    assert decodings and all(d == SELECTION_DECODING for d in decodings)  # loops blocked
+    decodings.clear()
+    _run("train_explainer.py", ["--output_dir", str(tmp_path / "greedy"), *args, "--selection_decoding", "greedy"],
+         monkeypatch)
+    assert decodings and all(d == PLAIN_GREEDY for d in decodings)  # PETER's plain greedy, loops and all
+    with pytest.raises(ValueError, match="selection_decoding must be one of"):
+        _run("train_explainer.py", ["--output_dir", str(tmp_path / "bad"), "--selection_decoding", "beam"], monkeypatch)
