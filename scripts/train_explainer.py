@@ -4,7 +4,7 @@
     python scripts/train_explainer.py --output_dir runs/mi-peter-plus --model_type peter_plus \
         --data_file ../shared/data/amazon-musical-instruments/reviews_Musical_Instruments_5.json.gz
     python scripts/train_explainer.py --output_dir runs/tripadvisor --data_file TripAdvisor/reviews.pickle
-    python scripts/train_explainer.py --output_dir runs/lm --model_type causal_lm --use_lora true
+    python scripts/train_explainer.py --output_dir runs/lm --model_type causal_lm --use_peft true
     accelerate launch --config_file scripts/configs/cpu_ddp_2proc.yaml scripts/train_explainer.py --output_dir runs/explainer
     python scripts/train_explainer.py config.yaml                            # the same arguments as YAML keys
 

@@ -66,8 +66,8 @@ def test_sentence_records_and_training_reviews_hold_out_validation_and_test(tmp_
 def test_model_arguments_validate():
     with pytest.raises(ValueError, match="model_type"):
         ExplainerModelArguments(model_type="gpt")
-    with pytest.raises(ValueError, match="use_lora"):
-        ExplainerModelArguments(model_type="peter", use_lora=True)
+    with pytest.raises(ValueError, match="use_peft"):
+        ExplainerModelArguments(model_type="peter", use_peft=True)
 
 
 def test_train_script_saves_and_resumes(tmp_path, monkeypatch, caplog):
@@ -125,7 +125,7 @@ def test_train_script_lm_pretraining_and_text_selection(tmp_path, monkeypatch):
 
 
 def test_train_script_causal_lm_lora(tmp_path, monkeypatch):
-    _run("train_explainer.py", ["--output_dir", str(tmp_path), "--model_type", "causal_lm", "--use_lora", "true",
+    _run("train_explainer.py", ["--output_dir", str(tmp_path), "--model_type", "causal_lm", "--use_peft", "true",
                                 "--num_train_epochs", "1", "--max_steps", "3", *TINY, "--save_strategy", "no",
                                 "--load_best_model_at_end", "false"], monkeypatch)
     model = AutoModelForCausalLM.from_pretrained(tmp_path / "final")

@@ -88,14 +88,15 @@ class ExplainerModelArguments:
     visible_prefix_slots: Optional[str] = field(
         default=None, metadata={"help": "causal_lm only: 'peter' (user, item) or 'peter_plus' (+ feature); default peter"}
     )
-    use_lora: bool = field(
+    # LoRA, in TRL's `ModelConfig` vocabulary (as `mmi_ppo.py --use_peft`)
+    use_peft: bool = field(
         default=False, metadata={"help": "causal_lm only: train LoRA adapters (peft) instead of all weights"}
     )
     lora_r: int = field(default=8, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha"})
     lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
-    lora_target_modules: str = field(
-        default="c_attn,c_proj", metadata={"help": "comma-separated module names (GPT-2: c_attn,c_proj)"}
+    lora_target_modules: list[str] = field(
+        default_factory=lambda: ["c_attn", "c_proj"], metadata={"help": "module names (GPT-2: c_attn c_proj)"}
     )
 
     def __post_init__(self):
@@ -103,8 +104,8 @@ class ExplainerModelArguments:
             raise ValueError(f"model_type must be one of {MODEL_TYPES}, got {self.model_type!r}")
         if self.visible_prefix_slots is not None and self.model_type != "causal_lm":
             raise ValueError("visible_prefix_slots is set by model_type for peter/peter_plus; use it with causal_lm only")
-        if self.use_lora and self.model_type != "causal_lm":
-            raise ValueError("use_lora needs model_type causal_lm")
+        if self.use_peft and self.model_type != "causal_lm":
+            raise ValueError("use_peft (LoRA) needs model_type causal_lm")
         if self.max_explanation_length < 1:
             raise ValueError(f"max_explanation_length must be >= 1, got {self.max_explanation_length}")
 
@@ -122,7 +123,7 @@ def build_explainer(args: ExplainerModelArguments, tokenizer):
     """A freshly initialised `RecExplainerForConditionalGeneration` for the explanation tokenizer.
 
     `causal_lm`: a GPT-2 built from a config of the given size over the same word vocabulary (no pretrained
-    weights can be downloaded here); entity tokens get learned prompt vectors. With `use_lora` the model is
+    weights can be downloaded here); entity tokens get learned prompt vectors. With `use_peft` the model is
     wrapped by `peft.get_peft_model` (adapters on `lora_target_modules`; prompt vectors, rating head and
     next-word head fully trained).
     """
@@ -162,12 +163,12 @@ def build_explainer(args: ExplainerModelArguments, tokenizer):
         **common,
     )
     model = RecExplainerForConditionalGeneration(config)
-    if args.use_lora:
+    if args.use_peft:
         from peft import LoraConfig, get_peft_model
 
         lora = LoraConfig(
             r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
-            target_modules=[m.strip() for m in args.lora_target_modules.split(",") if m.strip()],
+            target_modules=list(args.lora_target_modules),
             modules_to_save=["entity_embeddings", "rating_head", "lm_head"], fan_in_fan_out=True,
         )
         model = get_peft_model(model, lora)
