@@ -23,13 +23,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import transformers
-from transformers import HfArgumentParser, set_seed
+from transformers import HfArgumentParser
 
 from recexplain.data import FeatureMap
 from recexplain.hub import push_model_folder, render_model_card
-from recexplain.training import resume_checkpoint, run_arguments
-from recexplain.training.cli import parse_dataclasses
+from recexplain.training.cli import parse_dataclasses, resume_point, start_run
 from recexplain.training.ctr import (
     CTRModelArguments,
     CTRTrainingArguments,
@@ -59,10 +57,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     script_args, data_args, model_args, training_args = parse_args(argv)
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    transformers.utils.logging.set_verbosity_warning()
-    set_seed(training_args.seed)
-    push, training_args.push_to_hub = training_args.push_to_hub, False  # push the final folder only, not checkpoints
+    push = start_run(training_args)  # the final folder is pushed, never a checkpoint
     logger.info("world size %d (%s), process %d", training_args.world_size,
                 training_args.distributed_state.distributed_type, training_args.process_index)
 
@@ -75,10 +70,7 @@ def main(argv=None):
     model = build_ctr_model(model_args, data.feature_map)
     logger.info("%s on %s: %d parameters (%d trainable)", type(model).__name__, data.name, model.num_parameters(),
                 model.num_parameters(only_trainable=True))
-    with training_args.main_process_first(desc="run record"):
-        resume = training_args.resume_from_checkpoint or resume_checkpoint(
-            training_args.output_dir, run_arguments(script_args, data_args, model_args, training_args),
-            script_args.resume, training_args.process_index == 0)
+    resume = resume_point(script_args, data_args, model_args, training_args)
     trainer = train_ctr(model, data.feature_map, examples, training_args, resume_from_checkpoint=resume)
     validation = trainer.evaluate()
     test = evaluate_ctr(trainer, examples.test, n_boot=script_args.n_bootstrap, seed=training_args.seed)

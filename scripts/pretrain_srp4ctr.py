@@ -18,13 +18,11 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-import transformers
 from transformers import HfArgumentParser, set_seed
 
 from recexplain.data import build_pretraining_examples
 from recexplain.hub import push_model_folder, render_model_card
-from recexplain.training import resume_checkpoint, run_arguments
-from recexplain.training.cli import parse_dataclasses
+from recexplain.training.cli import parse_dataclasses, resume_point, start_run
 from recexplain.training.ctr import (
     PretrainingModelArguments,
     PretrainingTrainingArguments,
@@ -53,10 +51,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     script_args, data_args, model_args, training_args = parse_args(argv)
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    transformers.utils.logging.set_verbosity_warning()
-    set_seed(training_args.seed)
-    push, training_args.push_to_hub = training_args.push_to_hub, False  # push the final folder only, not checkpoints
+    push = start_run(training_args)  # the final folder is pushed, never a checkpoint
     logger.info("world size %d (%s), process %d", training_args.world_size,
                 training_args.distributed_state.distributed_type, training_args.process_index)
 
@@ -66,10 +61,7 @@ def main(argv=None):
         validation = build_pretraining_examples(data.splits["validation"], data.feature_map)
     logger.info("%s: %d users, %d items, %d pre-training windows", data.name, data.n_users, data.n_items, len(train))
     model = build_pretraining_model(model_args, data.feature_map)
-    with training_args.main_process_first(desc="run record"):
-        resume = training_args.resume_from_checkpoint or resume_checkpoint(
-            training_args.output_dir, run_arguments(script_args, data_args, model_args, training_args),
-            script_args.resume, training_args.process_index == 0)
+    resume = resume_point(script_args, data_args, model_args, training_args)
     trainer = pretrain_srp4ctr(model, data.feature_map, train, data_args, training_args,
                                resume_from_checkpoint=resume, eval_dataset=validation)
     set_seed(training_args.seed)  # the same validation masks for every run

@@ -19,14 +19,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import transformers
-from transformers import HfArgumentParser, set_seed
+from transformers import HfArgumentParser
 
 from recexplain.data.explanation_tokenizer import save_vocabularies
 from recexplain.data.reviews import review_dataset_name
 from recexplain.hub import push_model_folder, render_model_card
-from recexplain.training import atomic_output_dir, resume_checkpoint, run_arguments
-from recexplain.training.cli import parse_dataclasses
+from recexplain.training import atomic_output_dir
+from recexplain.training.cli import parse_dataclasses, resume_point, start_run
 from recexplain.training.explainer import (
     ExplainerModelArguments,
     ExplainerTrainingArguments,
@@ -69,20 +68,14 @@ def parse_args():
 
 def main():
     script_args, data_args, model_args, training_args = parse_args()
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    transformers.utils.logging.set_verbosity_warning()
-    set_seed(training_args.seed)
-    push, training_args.push_to_hub = training_args.push_to_hub, False  # push the final folder only, not checkpoints
+    push = start_run(training_args)  # the final folder is pushed, never a checkpoint
 
     with training_args.main_process_first(desc="explanation data"):
         splits, tokenizer, tokenized = prepare_explanation_data(
             data_args, model_args.max_explanation_length, lm_pretraining=training_args.lm_pretraining_epochs > 0
         )
     model = build_explainer(model_args, tokenizer)
-    with training_args.main_process_first(desc="run record"):
-        resume = training_args.resume_from_checkpoint or resume_checkpoint(
-            training_args.output_dir, run_arguments(script_args, data_args, model_args, training_args),
-            script_args.resume, training_args.process_index == 0, stages=["lm_pretraining"])
+    resume = resume_point(script_args, data_args, model_args, training_args, stages=["lm_pretraining"])
     trainer = train_explainer(
         model, tokenizer, tokenized, training_args, resume_from_checkpoint=resume,
         early_stopping_patience=script_args.early_stopping_patience, splits=splits,
