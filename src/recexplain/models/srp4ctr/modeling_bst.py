@@ -19,7 +19,7 @@ from .layers import (
 
 class BSTPreTrainedModel(CTRPreTrainedModel):
     config_class = BSTConfig
-    base_model_prefix = "bst"
+    base_model_prefix = ""  # one model, no separate base model to load into a head
 
 
 class BSTForCTRPrediction(CTRPredictionMixin, BSTPreTrainedModel):

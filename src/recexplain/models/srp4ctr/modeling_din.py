@@ -11,7 +11,7 @@ from .layers import CTRPredictionMixin, CTRPreTrainedModel, DINInterest, FieldEm
 
 class DINPreTrainedModel(CTRPreTrainedModel):
     config_class = DINConfig
-    base_model_prefix = "din"
+    base_model_prefix = ""  # one model, no separate base model to load into a head
 
 
 class DINForCTRPrediction(CTRPredictionMixin, DINPreTrainedModel):
