@@ -41,6 +41,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Dict, Iterable, List, Optional, Tuple
 
+# Extraction defaults (PETER's Amazon data: features in >= 20 reviews, the 200 most frequent; sentences <= 20 tokens;
+# an opinion word within 3 tokens of the feature)
+MIN_FEATURE_COUNT, MAX_FEATURES, MAX_SENTENCE_WORDS, OPINION_WINDOW = 20, 200, 20, 3
 TOKEN_PATTERN = r"<[^<>\s]+>|\w+(?:'\w+)*|[^\w\s]"
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?=[A-Z])|(?<=[.!?])\s+|[\r\n]+")
@@ -104,8 +107,8 @@ def sentence_sentiment(text: str) -> int:
 
 def mine_features(
     texts: Iterable[str],
-    min_feature_count: int = 20,
-    max_features: int = 200,
+    min_feature_count: int = MIN_FEATURE_COUNT,
+    max_features: int = MAX_FEATURES,
     min_head_ratio: float = 0.5,
     min_determiner_ratio: float = 0.1,
 ) -> List[str]:
@@ -149,7 +152,7 @@ class Explanation:
 
 
 def best_explanation(
-    text: str, features: Iterable[str], max_words: int = 20, window: int = 3
+    text: str, features: Iterable[str], max_words: int = MAX_SENTENCE_WORDS, window: int = OPINION_WINDOW
 ) -> Optional[Explanation]:
     """The review's best sentence that pairs a feature with a nearby opinion word (step 4), or None."""
     features = features if isinstance(features, (set, frozenset)) else frozenset(features)

@@ -15,9 +15,13 @@ from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 from ._io import read_lines
 from .errors import DataFormatError
-from .explanation_extraction import best_explanation, mine_features, normalize_text
+from .explanation_extraction import (
+    MAX_FEATURES, MAX_SENTENCE_WORDS, MIN_FEATURE_COUNT, OPINION_WINDOW, best_explanation, mine_features,
+    normalize_text,
+)
 
 logger = logging.getLogger(__name__)
+SPLIT_SEED = 42  # the 8:1:1 record split every explanation script uses
 
 RECORD_FIELDS = ("user", "item", "rating", "feature", "opinion", "explanation", "sentiment")
 _AMAZON_FIELDS = {"user": "reviewerID", "item": "asin", "rating": "overall", "text": "reviewText"}
@@ -75,10 +79,10 @@ def read_amazon_reviews(path: Union[str, Path]) -> Iterator[Dict]:
 
 def records_from_reviews(
     reviews: Sequence[Dict],
-    min_feature_count: int = 20,
-    max_features: int = 200,
-    max_words: int = 20,
-    window: int = 3,
+    min_feature_count: int = MIN_FEATURE_COUNT,
+    max_features: int = MAX_FEATURES,
+    max_words: int = MAX_SENTENCE_WORDS,
+    window: int = OPINION_WINDOW,
 ) -> List[Dict]:
     """One explanation record per review that has a qualifying sentence (features mined from `reviews`)."""
     features = frozenset(mine_features((r["text"] for r in reviews), min_feature_count, max_features))
@@ -171,7 +175,7 @@ def training_reviews(path: Optional[Union[str, Path]], splits) -> List[Dict]:
     return [r for r in read_amazon_reviews(path) if (r["user"], r["item"]) not in held_out]
 
 
-def split_explanation_records(dataset, seed: int = 42, ratios: Sequence[float] = (0.8, 0.1, 0.1)):
+def split_explanation_records(dataset, seed: int = SPLIT_SEED, ratios: Sequence[float] = (0.8, 0.1, 0.1)):
     """Seeded train/validation/test `DatasetDict`; held-out records whose user or item is not in train move there."""
     import datasets
 

@@ -24,7 +24,9 @@ from trl import ModelConfig, TrlParser, get_peft_config
 from trl.import_utils import TRLExperimentalWarning
 
 from recexplain.data.explanation_tokenizer import EXPLANATION_TOKENS, VOCAB_FILE, decode_explanation
-from recexplain.data.reviews import load_explanation_records, review_dataset_name, split_explanation_records  # noqa: E501
+from recexplain.data.reviews import (
+    SPLIT_SEED, load_explanation_records, review_dataset_name, split_explanation_records,
+)
 from recexplain.hub import push_model_folder, render_model_card
 from recexplain.mmi.alignment import generate_responses
 from recexplain.mmi.callbacks import AlignmentCallback, MIUpdateCallback
@@ -55,7 +57,8 @@ class MMIScriptArguments:
     data_file: Optional[str] = field(
         default=None, metadata={"help": "Amazon review JSON lines or PETER reviews.pickle; synthetic when unset."}
     )
-    split_seed: int = field(default=42, metadata={"help": "Seed of the 8:1:1 record split (as for the explainer)."})
+    split_seed: int = field(
+        default=SPLIT_SEED, metadata={"help": "Seed of the 8:1:1 record split (as for the explainer)."})
     max_train_prompts: Optional[int] = field(default=None, metadata={"help": "Use at most this many training pairs."})
     num_eval_prompts: int = field(default=128, metadata={"help": "Validation prompts for the alignment curve."})
     judge_path: Optional[str] = field(

@@ -15,6 +15,7 @@ from transformers import AutoTokenizer
 
 from recexplain.data.explanation_tokenizer import EXPLANATION_WORDS, build_explanation_tokenizer
 from recexplain.data.reviews import (
+    SPLIT_SEED,
     load_explanation_records,
     review_dataset_name,
     split_explanation_records,
@@ -42,7 +43,8 @@ class MIEstimatorScriptArguments:
     tokenizer_name_or_path: Optional[str] = field(
         default=None, metadata={"help": "Tokenizer of the explainer (its output folder); built from train if unset."}
     )
-    split_seed: int = field(default=42, metadata={"help": "Seed of the 8:1:1 record split (same as the explainer)."})
+    split_seed: int = field(
+        default=SPLIT_SEED, metadata={"help": "Seed of the 8:1:1 record split (same as the explainer)."})
     max_explanation_length: int = field(
         default=EXPLANATION_WORDS, metadata={"help": "Explanation words kept (as the explainer)."})
     hidden_size: int = field(default=32, metadata={"help": "Width of the explanation embedding."})

@@ -17,8 +17,8 @@ from ..data.explanation_collator import ExplanationCollator, tokenize_explanatio
 from ..data.explanation_tokenizer import (
     EXPLANATION_TOKENS, EXPLANATION_WORDS, PROMPT_LENGTH, RATINGS, SPECIAL_TOKENS, build_explanation_tokenizer,
 )
-from ..data.explanation_extraction import split_sentences
-from ..data.reviews import load_explanation_records, split_explanation_records, training_reviews
+from ..data.explanation_extraction import MAX_FEATURES, MAX_SENTENCE_WORDS, MIN_FEATURE_COUNT, split_sentences
+from ..data.reviews import SPLIT_SEED, load_explanation_records, split_explanation_records, training_reviews
 from ..metrics import loop_positions
 from ..models.explainer.configuration_explainer import DEFAULT_LOSS_WEIGHTS, RecExplainerConfig
 from ..models.explainer.modeling_explainer import sequence_unlikelihood_loss
@@ -188,10 +188,12 @@ class ExplanationDataArguments:
         default=None,
         metadata={"help": "Amazon review JSON lines (.json/.json.gz) or PETER reviews.pickle; default: SYNTHETIC reviews"},
     )
-    split_seed: int = field(default=42, metadata={"help": "seed of the 8:1:1 split"})
-    min_feature_count: int = field(default=20, metadata={"help": "Amazon: reviews a feature must occur in"})
-    max_features: int = field(default=200, metadata={"help": "Amazon: most frequent features kept"})
-    max_words: int = field(default=20, metadata={"help": "Amazon: longest explanation sentence (tokens)"})
+    split_seed: int = field(default=SPLIT_SEED, metadata={"help": "seed of the 8:1:1 split"})
+    min_feature_count: int = field(
+        default=MIN_FEATURE_COUNT, metadata={"help": "Amazon: reviews a feature must occur in"})
+    max_features: int = field(default=MAX_FEATURES, metadata={"help": "Amazon: most frequent features kept"})
+    max_words: int = field(
+        default=MAX_SENTENCE_WORDS, metadata={"help": "Amazon: longest explanation sentence (tokens)"})
     min_word_freq: int = field(default=1, metadata={"help": "words rarer than this in training become <unk>"})
     max_vocab: int = field(default=20000, metadata={"help": "most frequent training words kept (PETER: 20000)"})
 
