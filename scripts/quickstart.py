@@ -107,8 +107,8 @@ def train_all(args, out: Path, behavior_args, reviews) -> None:
     review_args = ["--data_file", reviews] if reviews else []
     explainer, estimator = models / EXPLAINER_FOLDER, models / MI_ESTIMATOR_FOLDER
     run_step("train_explainer", "train_explainer.py",
-             ["--output_dir", runs / EXPLAINER_FOLDER, "--model_type", "peter_plus", *review_args, "--hidden_size", "64",
-              "--intermediate_size", "256", "--num_train_epochs", "10", "--learning_rate", "3e-3",
+             ["--output_dir", runs / EXPLAINER_FOLDER, "--model_type", "peter_plus", *review_args,
+              "--hidden_size", "64", "--intermediate_size", "256", "--num_train_epochs", "10", "--learning_rate", "3e-3",
               *seed], explainer, logs, final=runs / EXPLAINER_FOLDER / "final")
     run_step("train_mi_estimator", "train_mi_estimator.py",
              ["--output_dir", estimator, "--tokenizer_name_or_path", explainer, *review_args,

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, HfArgumentParser
 
+from recexplain.data.explanation_tokenizer import EXPLANATION_TOKENS
 from recexplain.mmi.alignment import explain_records
 from recexplain.models.explainer import RecExplainerForConditionalGeneration
-from recexplain.data.explanation_tokenizer import EXPLANATION_TOKENS
 from recexplain.training.cli import comma_list, parse_dataclasses
 from recexplain.training.explainer import ExplanationDataArguments, prepare_explanation_data, training_features
 from recexplain.training.explainer_evaluation import explanation_scores

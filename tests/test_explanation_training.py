@@ -135,7 +135,8 @@ def test_train_script_causal_lm_lora(tmp_path, monkeypatch):
 def test_benchmark_script_quick(tmp_path, monkeypatch):
     output = tmp_path / "bench.json"
     _run("benchmark_explainer.py", ["--output", str(output), "--quick", "--num_train_epochs", "1", "--seeds", "0",
-                                    "--no_repeat_ngram_size", "2", "--sequence_unlikelihood_weight", "0.5"], monkeypatch)
+                                    "--no_repeat_ngram_size", "2", "--sequence_unlikelihood_weight", "0.5"],
+         monkeypatch)
     report = json.loads(output.read_text())
     assert report["settings"]["benchmark"]["sequence_unlikelihood_weight"] == 0.5
     assert 0.0 <= report["results"]["peter"]["validation_greedy_repeat_rate"] <= 1.0  # what selection rules can read

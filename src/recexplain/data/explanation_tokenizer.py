@@ -23,7 +23,7 @@ from .explanation_extraction import TOKEN_PATTERN, normalize_text, tokenize
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIAL_TOKENS = (PAD, BOS, EOS, UNK)
 RATINGS = (1, 2, 3, 4, 5)
-# The prompt layout, `<u_X> <i_Y> <r_R> <f_F> <bos>` (the model configs restate it: remote-code files are self-contained)
+# The prompt layout, `<u_X> <i_Y> <r_R> <f_F> <bos>` (the model configs restate it: their files load as remote code)
 PROMPT_SLOTS = ("user", "item", "rating", "feature", "bos")
 PROMPT_LENGTH = len(PROMPT_SLOTS)
 EXPLANATION_WORDS = 15  # explanation words kept and generated (PETER: 15)

@@ -5,6 +5,7 @@ Shared by `scripts/pretrain_srp4ctr.py`, `scripts/finetune_ctr.py` and `scripts/
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -71,8 +72,7 @@ class EncoderArguments:
 
     def encoder_kwargs(self) -> dict:
         """The encoder fields that were set."""
-        names = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
-                 "hidden_dropout_prob", "attention_probs_dropout_prob")
+        names = (f.name for f in dataclasses.fields(EncoderArguments))
         return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
 
 
@@ -134,8 +134,9 @@ class CTRModelArguments(EncoderArguments):
     num_query_layers: int = field(
         default=SRP4CTRConfig.num_query_layers, metadata={"help": "din_qformer: querying-transformer layers"})
     causal_attention: bool = field(
-        default=SRP4CTRConfig.causal_attention, metadata={"help": "srp4ctr from scratch: a unidirectional (SASRec-style) encoder, each event "
-                                         "attending only to earlier ones"})
+        default=SRP4CTRConfig.causal_attention,
+        metadata={"help": "srp4ctr from scratch: a unidirectional (SASRec-style) encoder, each event attending only "
+                          "to earlier ones"})
 
     def __post_init__(self):
         if self.model not in CTR_MODELS:

@@ -47,7 +47,8 @@ class ExplainerModelArguments:
     )
     hidden_size: int = field(
         default=RecExplainerConfig.hidden_size, metadata={"help": "width (peter, and a causal LM built from scratch)"})
-    num_hidden_layers: int = field(default=RecExplainerConfig.num_hidden_layers, metadata={"help": "Transformer layers"})
+    num_hidden_layers: int = field(
+        default=RecExplainerConfig.num_hidden_layers, metadata={"help": "Transformer layers"})
     num_attention_heads: int = field(
         default=RecExplainerConfig.num_attention_heads, metadata={"help": "attention heads"})
     intermediate_size: int = field(
@@ -322,11 +323,15 @@ class ExplainerTrainer(Trainer):
         self.feature_vocab = list(feature_vocab or [])
         self.max_new_tokens = max_new_tokens
 
+    def _setting(self, name: str):
+        """`args.<name>`, or `ExplainerTrainingArguments`' default (on plain `TrainingArguments`)."""
+        return getattr(self.args, name, getattr(ExplainerTrainingArguments, name))
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         """The model's loss plus, in training with `args.sequence_unlikelihood_weight > 0`, that weight times
         `sequence_unlikelihood` on the batch's prompts."""
         loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
-        weight = getattr(self.args, "sequence_unlikelihood_weight", 0.0)
+        weight = self._setting("sequence_unlikelihood_weight")
         if weight > 0 and model.training:
             loss = loss + weight * self.sequence_unlikelihood(model, inputs["input_ids"], inputs["attention_mask"])
         return (loss, outputs) if return_outputs else loss
@@ -365,7 +370,7 @@ class ExplainerTrainer(Trainer):
             model = self.accelerator.unwrap_model(self.model)
             texts, ratings = generate_explanations(
                 model, self.processing_class, self.generation_records, self.max_new_tokens,
-                **SELECTION_DECODINGS[getattr(self.args, "selection_decoding", "loop_blocked")],
+                **SELECTION_DECODINGS[self._setting("selection_decoding")],
             )
             scores = explanation_scores(texts, ratings, self.generation_records, self.feature_vocab)
             scores["text_score"] = text_score(scores)

@@ -34,7 +34,8 @@ SELECTION_DECODING = SELECTION_DECODINGS["loop_blocked"]
 
 @torch.no_grad()
 def generate_explanations(
-    model, tokenizer, records: Sequence[Dict], max_new_tokens: int = EXPLANATION_TOKENS, batch_size: int = 256, **generation_kwargs
+    model, tokenizer, records: Sequence[Dict], max_new_tokens: int = EXPLANATION_TOKENS, batch_size: int = 256,
+    **generation_kwargs,
 ) -> Tuple[List[str], List[float]]:
     """Greedy explanations and predicted ratings for records (the rating slot is left `<unk>`: it is predicted);
     `generation_kwargs` go to `generate` (e.g. `no_repeat_ngram_size=3`); without them it is PETER's plain greedy

@@ -373,6 +373,11 @@ def gather_slot(
     return hidden_states[torch.arange(hidden_states.shape[0], device=hidden_states.device), index]
 
 
+def _unlikelihood(probs: torch.FloatTensor) -> torch.FloatTensor:
+    """`-log(1 - p)`, finite at p = 1."""
+    return -torch.log1p(-probs.clamp(max=1 - 1e-6))
+
+
 def token_unlikelihood_loss(
     logits: torch.FloatTensor, targets: torch.LongTensor, ignore_ids: tuple[int, ...] = ()
 ) -> torch.FloatTensor:
@@ -392,7 +397,7 @@ def token_unlikelihood_loss(
     first = ~(same & earlier).any(-1)  # [B, T]: no earlier occurrence of the same word
     candidate = earlier & (usable & first)[:, None, :] & ~same & valid[:, :, None]  # [B, t, j]
     probs = logits.float().softmax(-1).gather(2, targets.clamp(min=0)[:, None, :].expand(-1, steps, -1))  # [B, t, j]
-    penalty = -torch.log1p(-probs.clamp(max=1 - 1e-6)) * candidate
+    penalty = _unlikelihood(probs) * candidate
     return penalty.sum() / valid.sum().clamp(min=1)
 
 
@@ -407,7 +412,7 @@ def sequence_unlikelihood_loss(
     `[B, T]` masks.
     """
     probs = logits.float().softmax(-1).gather(2, tokens[..., None]).squeeze(-1)  # [B, T]
-    penalty = -torch.log1p(-probs.clamp(max=1 - 1e-6)) * repeats
+    penalty = _unlikelihood(probs) * repeats
     return penalty.sum() / valid.sum().clamp(min=1)
 
 

@@ -21,6 +21,9 @@ from .configuration_din_qformer import DINQFormerConfig
 from .layers import CTRPredictionMixin, DINInterest, FieldEmbeddings, _attention
 from .modeling_srp4ctr import FrozenEncoderMixin, SRP4CTRModel, SRP4CTRPreTrainedModel, SRP4CTRQueryingTransformer
 
+# Fields of an SRP4CTR checkpoint's config that set up its CTR head, not its encoder: DIN + QT takes its own
+HEAD_FIELDS = ("freeze_encoder", "num_query_tokens", "num_query_layers", "mlp_hidden_sizes", "mlp_activation")
+
 
 class DINQFormerForCTRPrediction(FrozenEncoderMixin, CTRPredictionMixin, SRP4CTRPreTrainedModel):
     """DIN + querying transformer over the (pre-trained, optionally frozen) SRP4CTR encoder.
@@ -56,10 +59,10 @@ class DINQFormerForCTRPrediction(FrozenEncoderMixin, CTRPredictionMixin, SRP4CTR
     def from_pretrained_encoder(cls, pretrained_model_name_or_path, **config_kwargs):
         """New model whose encoder weights come from an SRP4CTR checkpoint (pre-training or CTR);
         its encoder/data fields come from that checkpoint's config, `config_kwargs` set the rest (unset:
-        `DINQFormerConfig`'s defaults, e.g. a frozen encoder whatever the checkpoint's own setting)."""
+        `DINQFormerConfig`'s defaults, not the checkpoint's head settings: e.g. a frozen encoder)."""
         encoder = SRP4CTRModel.from_pretrained(pretrained_model_name_or_path)
         keep = {k: v for k, v in encoder.config.to_diff_dict().items()
-                if k not in ("model_type", "architectures", "auto_map", "transformers_version", "freeze_encoder")}
+                if k not in ("model_type", "architectures", "auto_map", "transformers_version", *HEAD_FIELDS)}
         model = cls(DINQFormerConfig(**{**keep, **config_kwargs}))
         model.srp4ctr.load_state_dict(encoder.state_dict())
         return model
