@@ -1,6 +1,8 @@
 """FeatureMap: vocabularies from train only, OOV for unknowns, item table, JSON round trip."""
 import json
+from collections import Counter
 
+import pyarrow as pa
 import pytest
 import torch
 
@@ -60,3 +62,17 @@ def test_validation():
         FeatureMap({f: ["a"] for f in ("item_id", "item_attr", "behavior", "time_gap", "user_id")}, {}, 5, 1)
     with pytest.raises(ValueError, match="missing vocabulary"):
         FeatureMap({}, {}, 5, 1)
+
+
+@pytest.mark.parametrize("tokens", [
+    ["17", "3", "17", "0", "-4", "3", "17"],  # canonical integers: counted directly
+    ["7", "007", "7"],  # "007" and "7" are different tokens
+    ["0x10", "16", "16"], ["-0", "0"], ["5", "pv", "5"], ["pv", "5"],  # not canonical or not integers
+    ["1", "99999999999", "1"],  # a sparse range
+    [],
+])
+def test_value_counts_count_every_distinct_token(tokens):
+    from recexplain.data.feature_map import _value_counts
+
+    counts = _value_counts(pa.chunked_array([pa.array(tokens, pa.string())]))
+    assert sorted(zip(counts["token"].to_pylist(), counts["count"].to_pylist())) == sorted(Counter(tokens).items())

@@ -141,7 +141,9 @@ def arrow_array(values, type_: Optional[pa.DataType] = None) -> pa.Array:
 def _gap_tokens(times: np.ndarray, starts: np.ndarray) -> pa.Array:
     """`time_gap` of events already sorted per user: "first" at each user's first event, `time_gap_token` of the
     gap to the previous event elsewhere, "none" next to an event without a timestamp (NaN). Vectorized."""
-    gaps = np.diff(times, prepend=np.nan)
+    gaps = np.empty_like(times)  # np.diff(times, prepend=nan) without its concatenated copy
+    gaps[0] = np.nan
+    np.subtract(times[1:], times[:-1], out=gaps[1:])
     no_time = np.isnan(gaps)
     codes = _gap_buckets(gaps)
     del gaps

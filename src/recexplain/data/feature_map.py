@@ -35,15 +35,35 @@ def _token_counts(sequences: datasets.Dataset, item_attributes: Dict[str, List[s
     for f in FIELDS:
         if f == "item_attr":
             continue
-        column = table[f] if f == "user_id" else pc.list_flatten(table[f])
-        pairs = pc.value_counts(column)
-        counts[f] = pa.table({"token": pairs.field("values").cast(pa.string()), "count": pairs.field("counts")})
+        counts[f] = _value_counts(table[f] if f == "user_id" else pc.list_flatten(table[f]))
     items = [item for item, attrs in item_attributes.items() for _ in attrs]
     catalogue = pa.table({"token": pa.array(items, pa.string()),
                           "attr": pa.array([a for attrs in item_attributes.values() for a in attrs], pa.string())})
     per_attr = counts["item_id"].join(catalogue, "token", join_type="inner").group_by("attr").aggregate([("count", "sum")])
     counts["item_attr"] = pa.table({"token": per_attr["attr"], "count": per_attr["count_sum"]})
     return counts
+
+
+def _value_counts(tokens: pa.ChunkedArray) -> pa.Table:
+    """`table(token, count)` of the distinct `tokens` (strings). Tokens that are all integers in canonical decimal
+    form (as the loaders write integer ids: no sign but "-", no leading zero) are counted by `np.bincount` over
+    their values: a hash table of a large catalogue's strings misses the CPU caches on every event (Arrow's
+    `value_counts` took 18x the time for 4x the events, 5M -> 20M), a direct count does not. Others: `value_counts`."""
+    try:
+        pc.cast(tokens[:1], pa.int64())  # the first token first: a failing cast of a column is slow (0.3 s per 1M)
+        values = pc.cast(tokens, pa.int64())
+    except pa.ArrowInvalid:
+        values = None
+    if values is not None and len(values) and not pc.any(pc.or_(
+            pc.and_(pc.starts_with(tokens, "0"), pc.not_equal(tokens, "0")), pc.starts_with(tokens, "-0"))).as_py():
+        values = values.to_numpy()
+        low, high = int(values.min()), int(values.max())
+        if high - low <= 4 * len(values) + 1_000_000:  # a dense enough range for a direct count
+            counts = np.bincount(values - low, minlength=high - low + 1)
+            seen = np.flatnonzero(counts)
+            return pa.table({"token": pa.array(seen + low).cast(pa.string()), "count": pa.array(counts[seen])})
+    pairs = pc.value_counts(tokens)
+    return pa.table({"token": pairs.field("values").cast(pa.string()), "count": pairs.field("counts")})
 
 
 def _ranked(counts: pa.Table, min_freq: int) -> List[str]:
