@@ -45,21 +45,20 @@ def _token_counts(sequences: datasets.Dataset, item_attributes: Dict[str, List[s
 
 
 def _value_counts(tokens: pa.ChunkedArray) -> pa.Table:
-    """`table(token, count)` of the distinct `tokens` (strings). Tokens that are all integers in canonical decimal
-    form (as the loaders write integer ids: no sign but "-", no leading zero) are counted by `np.bincount` over
-    their values: a hash table of a large catalogue's strings misses the CPU caches on every event (Arrow's
-    `value_counts` took 18x the time for 4x the events, 5M -> 20M), a direct count does not. Others: `value_counts`."""
-    try:
-        pc.cast(tokens[:1], pa.int64())  # the first token first: a failing cast of a column is slow (0.3 s per 1M)
-        values = pc.cast(tokens, pa.int64())
-    except pa.ArrowInvalid:
-        values = None
-    if values is not None and len(values) and not pc.any(pc.or_(
-            pc.and_(pc.starts_with(tokens, "0"), pc.not_equal(tokens, "0")), pc.starts_with(tokens, "-0"))).as_py():
-        values = values.to_numpy()
-        low, high = int(values.min()), int(values.max())
-        if high - low <= 4 * len(values) + 1_000_000:  # a dense enough range for a direct count
-            counts = np.bincount(values - low, minlength=high - low + 1)
+    """`table(token, count)` of the distinct `tokens` (strings). When every token is a non-negative integer in
+    canonical form (digits, no leading zero: how the loaders write integer ids), they are counted by `np.bincount`
+    over their values: a hash table of a large catalogue's strings misses the CPU caches on every event (Arrow's
+    `value_counts`: 100x the time for 20x the events, 1M -> 20M synthetic Taobao events), a direct count does not.
+    Other tokens: `value_counts`. (Both checks come before the cast: a failing cast takes 0.2 s per 1M strings.)"""
+    if len(tokens) and pc.all(pc.ascii_is_decimal(tokens)).as_py() and not pc.any(
+            pc.and_(pc.starts_with(tokens, "0"), pc.not_equal(tokens, "0"))).as_py():
+        try:
+            values = pc.cast(tokens, pa.int64()).to_numpy()
+        except pa.ArrowInvalid:  # beyond int64
+            values = None
+        if values is not None and int(values.max()) - int(values.min()) <= 4 * len(values) + 1_000_000:
+            low = int(values.min())
+            counts = np.bincount(values - low)
             seen = np.flatnonzero(counts)
             return pa.table({"token": pa.array(seen + low).cast(pa.string()), "count": pa.array(counts[seen])})
     pairs = pc.value_counts(tokens)
