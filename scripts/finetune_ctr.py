@@ -88,7 +88,7 @@ def main(argv=None):
     render_model_card(
         family, final, metrics=metrics, dataset=data.name, command="python " + " ".join(sys.argv),
         base_model=model_args.pretrained_dir,
-        extra={"model_class": type(unwrap(trainer)).__name__, "auto_class": "AutoModel",
+        extra={"model_class": type(unwrap(trainer)).__name__,
                "repo_id": training_args.hub_model_id,
                "notes": f"labels: {examples.label_mode}; test AUC 95% bootstrap CI over users "
                         f"{test['auc_ci'][0]:.4f}-{test['auc_ci'][1]:.4f} ({test['n_rows']} test rows)"},

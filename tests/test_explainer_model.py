@@ -5,7 +5,8 @@ import json
 
 import pytest
 import torch
-from transformers import AutoConfig, AutoModelForCausalLM, GPT2Config, GPT2LMHeadModel
+from model_tester import ModelTesterMixin
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, GPT2Config, GPT2LMHeadModel
 
 from recexplain.models.explainer import (
     RecExplainerConfig,
@@ -75,6 +76,54 @@ def labels_for(ids, mask):
     """Labels as the data collator builds them: -100 on pads, the 4 prefix slots and <bos>."""
     labels = ids.masked_fill(mask == 0, -100)
     return labels.masked_fill(mask.cumsum(-1) <= 5, -100)
+
+
+# ---------------------------------------------------------------- the ModelTester checks (tests/model_tester.py)
+
+
+class ExplainerTester(ModelTesterMixin):
+    model_class, auto_class = RecExplainerForConditionalGeneration, AutoModelForCausalLM
+    config_fn = staticmethod(tiny_config)
+
+    def get_config(self):
+        return self.config_fn(dropout=0.1)
+
+    def get_inputs(self, config):
+        ids, mask = left_pad([SEQ_A, SEQ_B])
+        return dict(input_ids=ids, attention_mask=mask, labels=labels_for(ids, mask), rating_labels=torch.tensor([4.0, 2.0]))
+
+    def output_shapes(self, config, inputs):
+        batch, length = inputs["input_ids"].shape
+        return {"logits": (batch, length, VOCAB), "rating_prediction": (batch,), "context_logits": (batch, VOCAB)}
+
+
+class TestExplainerPostLNSinusoidal(ExplainerTester):
+    """PETER's layout, the default."""
+
+
+class TestExplainerPreLNLearned(ExplainerTester):
+    config_fn = staticmethod(tiny_pre_ln_config)
+
+
+class TestExplainerCausalLM(ExplainerTester):
+    config_fn = staticmethod(tiny_lm_explainer_config)
+
+
+class TestRecExplainerModel(ModelTesterMixin):
+    model_class, auto_class = RecExplainerModel, AutoModel
+
+    def get_config(self):
+        return tiny_config(dropout=0.1)
+
+    def get_inputs(self, config):
+        ids, mask = left_pad([SEQ_A, SEQ_B])
+        return dict(input_ids=ids, attention_mask=mask)
+
+    def output_shapes(self, config, inputs):
+        return {"last_hidden_state": (*inputs["input_ids"].shape, config.hidden_size)}
+
+    def training_loss(self, outputs):
+        return outputs.last_hidden_state.pow(2).mean()
 
 
 # ---------------------------------------------------------------- configuration
@@ -228,17 +277,9 @@ def test_text_loss_is_shifted_cross_entropy():
     assert keep.sum() == 4  # 3 words + <eos>
 
 
-@pytest.mark.parametrize("config_fn", [tiny_config, tiny_pre_ln_config], ids=["post_ln_sinusoidal", "pre_ln_learned"])
-def test_save_load_identical_outputs(tmp_path, config_fn):
-    model = make_model(config_fn())
-    ids, mask = left_pad([SEQ_A, SEQ_B])
-    expected = model(ids, attention_mask=mask)
-    model.save_pretrained(tmp_path)
-    reloaded = AutoModelForCausalLM.from_pretrained(tmp_path).eval()
-    assert isinstance(reloaded, RecExplainerForConditionalGeneration)
-    got = reloaded(ids, attention_mask=mask)
-    torch.testing.assert_close(got.logits, expected.logits, rtol=0, atol=0)
-    torch.testing.assert_close(got.rating_prediction, expected.rating_prediction, rtol=0, atol=0)
+def test_saved_generation_config_keeps_the_special_tokens(tmp_path):
+    make_model().save_pretrained(tmp_path)
+    reloaded = AutoModelForCausalLM.from_pretrained(tmp_path)
     assert reloaded.generation_config.eos_token_id == EOS and reloaded.generation_config.pad_token_id == PAD
 
 

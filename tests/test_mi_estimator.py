@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 from hub_server import local_hub  # noqa: F401  (pytest fixture)
+from model_tester import ModelTesterMixin
 from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
 
 from recexplain.mmi.mine import MINELoss, MINETrainingArguments, estimate_mi, fit_mine
@@ -44,6 +45,41 @@ def toy_data(n, dependent, generator):
     return ids, torch.ones_like(ids)
 
 
+# -- the ModelTester checks (tests/model_tester.py) -------------------------------------------------
+class TestMIEstimatorForRewardModeling(ModelTesterMixin):
+    model_class, auto_class = MIEstimatorForRewardModeling, AutoModelForSequenceClassification
+
+    def get_config(self):
+        return tiny_config(reward_type="joint", eps=0.3, pooling="max")
+
+    def get_inputs(self, config):
+        return {"input_ids": left_padded_batch()}
+
+    def output_shapes(self, config, inputs):
+        return {"logits": (len(inputs["input_ids"]), 1)}
+
+    def training_loss(self, outputs):
+        return outputs.logits.sum()
+
+
+class TestMIEstimatorModel(ModelTesterMixin):
+    model_class, auto_class = MIEstimatorModel, AutoModel
+
+    def get_config(self):
+        return tiny_config(reward_type="joint")
+
+    def get_inputs(self, config):
+        ids = left_padded_batch()
+        return {"input_ids": ids, "attention_mask": ids != PAD}
+
+    def output_shapes(self, config, inputs):
+        batch, length = inputs["input_ids"].shape
+        return {"pointwise_mi": (batch, length, 2), "rating_statistics": (batch, length, len(RATINGS))}
+
+    def training_loss(self, outputs):
+        return outputs.pointwise_mi.sum()
+
+
 @pytest.mark.parametrize("bad", [
     dict(reward_type="sentiment"), dict(eps=1.5), dict(rating_token_ids=[3]), dict(rating_prior=[0.5, 0.5]),
     dict(rating_prior=[0.0, 0.25, 0.25, 0.25, 0.25]), dict(feature_token_ids=[3]), dict(feature_token_ids=[99]),
@@ -55,14 +91,8 @@ def test_config_validates(bad):
         tiny_config(**bad)
 
 
-def test_config_round_trip(tmp_path):
-    config = tiny_config(reward_type="joint", eps=0.3, pooling="max")
-    config.save_pretrained(tmp_path)
-    loaded = AutoConfig.from_pretrained(tmp_path)
-    assert isinstance(loaded, MIEstimatorConfig)
-    drop = lambda d: {k: v for k, v in d.items() if k != "_name_or_path"}  # noqa: E731
-    assert drop(loaded.to_dict()) == drop(config.to_dict())
-    assert loaded.reward_weights == pytest.approx((0.7, 0.3))
+def test_config_reward_weights():
+    assert tiny_config(reward_type="joint", eps=0.3).reward_weights == pytest.approx((0.7, 0.3))
 
 
 def test_shapes_labels_and_backward():
@@ -80,17 +110,12 @@ def test_shapes_labels_and_backward():
     assert model.rating_head.embeddings.weight.grad.abs().sum() > 0
 
 
-def test_save_load_identical_and_auto_classes(tmp_path):
+def test_auto_model_on_a_reward_folder_gives_the_estimator_without_its_head(tmp_path):
     model = MIEstimatorForRewardModeling(tiny_config(reward_type="joint")).eval()
-    ids = left_padded_batch()
-    expected = model(ids).logits
     model.save_pretrained(tmp_path)
-    for cls in (MIEstimatorForRewardModeling, AutoModelForSequenceClassification):
-        loaded = cls.from_pretrained(tmp_path).eval()
-        assert isinstance(loaded, MIEstimatorForRewardModeling)
-        torch.testing.assert_close(loaded(ids).logits, expected)
-    base = AutoModel.from_pretrained(tmp_path).eval()  # the same weights without the reward head
+    base = AutoModel.from_pretrained(tmp_path).eval()
     assert isinstance(base, MIEstimatorModel)
+    ids = left_padded_batch()
     torch.testing.assert_close(base.pointwise_mi(ids), model.backbone.pointwise_mi(ids))
 
 

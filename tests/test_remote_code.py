@@ -7,7 +7,9 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
+from remote_probes import PROBES
 from tiny_models import save_tiny_models
+from transformers import AutoModel
 
 TESTS_DIR = Path(__file__).resolve().parent
 
@@ -48,8 +50,8 @@ leaked = sorted(k for k, v in sys.modules.items() if k.startswith("recexplain") 
 assert not leaked, leaked
 '''
 
-MODELS = {"srp4ctr_pretraining", "srp4ctr_pretraining_encoder", "srp4ctr_ctr", "din_ctr", "bst_ctr", "din_qformer_ctr",
-          "explainer_peter_plus", "explainer_causal_lm", "mi_estimator"}
+MODELS = {"srp4ctr_pretraining", "srp4ctr_pretraining_encoder", "srp4ctr_ctr", "srp4ctr_ctr_encoder", "din_ctr",
+          "bst_ctr", "din_qformer_ctr", "explainer_peter_plus", "explainer_causal_lm", "mi_estimator"}
 
 
 def test_every_model_loads_without_recexplain(tmp_path):
@@ -61,6 +63,13 @@ def test_every_model_loads_without_recexplain(tmp_path):
         pre, auto_class="AutoModel", model_class="SRP4CTRModel", probe="encoder", feature_map={},
         inputs={k: v for k, v in pre.inputs.items() if k.startswith("history_")},
         expected={"last_hidden_state": pre.expected["last_hidden_state"]})
+    # and on an SRP4CTR CTR folder too, as `AutoModel` does in-process (transformers' base-model convention)
+    ctr = models["srp4ctr_ctr"]
+    history = {k: v for k, v in ctr.inputs.items() if k.startswith("history_")}
+    encoder = AutoModel.from_pretrained(ctr.folder).eval()
+    assert type(encoder).__name__ == "SRP4CTRModel"
+    models["srp4ctr_ctr_encoder"] = replace(ctr, auto_class="AutoModel", model_class="SRP4CTRModel", probe="encoder",
+                                            inputs=history, expected=PROBES["encoder"](encoder, history))
     assert set(models) == MODELS
     manifest = tmp_path / "manifest.pt"
     torch.save({name: asdict(m) for name, m in models.items()}, manifest)

@@ -2,10 +2,14 @@
 import pytest
 import torch
 
+from model_tester import ModelTesterMixin
+from transformers import AutoModel, AutoModelForPreTraining
+
 from recexplain.models.srp4ctr import (
     CTR_MODELS,
     AutoModelForCTRPrediction,
     BSTConfig,
+    BSTForCTRPrediction,
     DINConfig,
     DINForCTRPrediction,
     DINQFormerConfig,
@@ -78,16 +82,71 @@ def without_labels(batch):
     return {k: v for k, v in batch.items() if not k.startswith("labels")}
 
 
+# -- the ModelTester checks (tests/model_tester.py), one class per model ---------------------------
+class CTRModelTester(ModelTesterMixin):
+    auto_class = AutoModelForCTRPrediction
+    name = None  # key of CONFIGS
+
+    def get_config(self):
+        return CONFIGS[self.name]()
+
+    def get_inputs(self, config):
+        return ctr_batch(config)
+
+    def output_shapes(self, config, inputs):
+        return {"logits": inputs["candidate_item_ids"].shape}  # [B, N]
+
+    def test_no_labels_no_loss(self):
+        model = self.make_model().eval()
+        assert model(**without_labels(ctr_batch(model.config))).loss is None
+
+
+class TestSRP4CTRForCTRPrediction(CTRModelTester):
+    model_class, name = SRP4CTRForCTRPrediction, "srp4ctr"
+
+
+class TestDINForCTRPrediction(CTRModelTester):
+    model_class, name = DINForCTRPrediction, "din"
+
+
+class TestBSTForCTRPrediction(CTRModelTester):
+    model_class, name = BSTForCTRPrediction, "bst"
+
+
+class TestDINQFormerForCTRPrediction(CTRModelTester):
+    model_class, name = DINQFormerForCTRPrediction, "din_qformer"
+
+
+class TestSRP4CTRModel(ModelTesterMixin):
+    model_class, auto_class = SRP4CTRModel, AutoModel
+
+    def get_config(self):
+        return CONFIGS["srp4ctr"]()
+
+    def get_inputs(self, config):
+        return {k: v for k, v in ctr_batch(config).items() if k.startswith("history")}
+
+    def output_shapes(self, config, inputs):
+        return {"last_hidden_state": (*inputs["history_item_ids"].shape, config.hidden_size)}  # [B, L, H]
+
+    def training_loss(self, outputs):
+        return outputs.last_hidden_state.pow(2).mean()
+
+
+class TestSRP4CTRForPreTraining(ModelTesterMixin):
+    model_class, auto_class = SRP4CTRForPreTraining, AutoModelForPreTraining
+
+    def get_config(self):
+        return CONFIGS["srp4ctr"]()
+
+    def get_inputs(self, config):
+        return pretraining_batch(config)
+
+    def output_shapes(self, config, inputs):
+        return {"loss": (), "last_hidden_state": (*inputs["history_item_ids"].shape, config.hidden_size)}
+
+
 # -- configs ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", list(CONFIGS))
-def test_config_round_trip(name, tmp_path):
-    config = CONFIGS[name](mlp_activation="dice")
-    config.save_pretrained(tmp_path)
-    loaded = type(config).from_pretrained(tmp_path)
-    assert loaded.to_dict() == config.to_dict()
-    assert type(config).from_dict(config.to_dict()).to_dict() == config.to_dict()
-
-
 @pytest.mark.parametrize("bad", [
     dict(hidden_size=30, num_attention_heads=4),
     dict(item_vocab_size=3),
@@ -127,30 +186,6 @@ def test_config_from_feature_map():
 
 
 # -- CTR models -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", list(CTR_MODELS))
-def test_ctr_forward_shapes_and_backward(name):
-    model = CTR_MODELS[name](CONFIGS[name]())
-    batch = ctr_batch(model.config)
-    out = model(**batch)
-    assert out.logits.shape == (3, 4)
-    assert out.loss.ndim == 0 and torch.isfinite(out.loss)
-    out.loss.backward()
-    no_grad = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
-    assert not no_grad, f"parameters without gradient: {no_grad}"
-    assert model(**without_labels(batch)).loss is None
-
-
-@pytest.mark.parametrize("name", list(CTR_MODELS))
-def test_ctr_save_load_identical_outputs(name, tmp_path):
-    model = CTR_MODELS[name](CONFIGS[name]()).eval()
-    batch = without_labels(ctr_batch(model.config))
-    model.save_pretrained(tmp_path)
-    assert (tmp_path / "model.safetensors").is_file()
-    loaded = AutoModelForCTRPrediction.from_pretrained(tmp_path).eval()
-    assert type(loaded) is type(model)
-    torch.testing.assert_close(loaded(**batch).logits, model(**batch).logits, rtol=0, atol=0)
-
-
 @pytest.mark.parametrize("name", list(CTR_MODELS))
 def test_folded_scoring_equals_per_candidate(name):
     model = CTR_MODELS[name](CONFIGS[name]()).eval()
@@ -222,15 +257,12 @@ def test_tower_uses_encoder_key_value_of_each_layer():
 
 
 # -- pre-training -------------------------------------------------------------------------------
-def test_pretraining_losses_and_backward():
+def test_pretraining_loss_is_the_sum_of_the_field_losses():
     model = SRP4CTRForPreTraining(CONFIGS["srp4ctr"]())
     out = model(**pretraining_batch(model.config))
     parts = [out.item_id_loss, out.item_attr_loss, out.behavior_loss, out.time_gap_loss]
     assert all(p is not None and p.ndim == 0 for p in parts)
     torch.testing.assert_close(out.loss, sum(parts))
-    out.loss.backward()
-    no_grad = [n for n, p in model.named_parameters() if p.grad is None]
-    assert not no_grad, no_grad
     assert model(**without_labels(pretraining_batch(model.config))).loss is None
 
 
@@ -391,8 +423,6 @@ def test_din_activation_unit_equals_concatenation_form():
 
 
 def test_auto_classes_dispatch():
-    from transformers import AutoModel, AutoModelForPreTraining
-
     assert type(AutoModel.from_config(CONFIGS["srp4ctr"]())) is SRP4CTRModel
     assert type(AutoModelForPreTraining.from_config(CONFIGS["srp4ctr"]())) is SRP4CTRForPreTraining
     assert type(AutoModel.from_config(CONFIGS["din"]())) is DINForCTRPrediction

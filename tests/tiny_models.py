@@ -86,7 +86,8 @@ def _ctr_models(root: Path) -> dict:
         folder = root / f"{name}_ctr"
         save_model_folder(model, fm, folder)
         family = "srp4ctr" if name == "srp4ctr" else "ctr_baseline"
-        models[folder.name] = _record(model, folder, family, "AutoModel", "ctr", batch, feature_map=fm_check)
+        models[folder.name] = _record(model, folder, family, "AutoModelForSequenceClassification", "ctr", batch,
+                                      feature_map=fm_check)
     return models
 
 

@@ -27,11 +27,13 @@ class CardFamily:
 FAMILIES = {
     "srp4ctr": CardFamily(
         "click-through-rate-prediction", "CTR prediction",
-        ("recommendation", "ctr-prediction", "sequential-recommendation", "srp4ctr", "pretraining"), "AutoModel",
+        ("recommendation", "ctr-prediction", "sequential-recommendation", "srp4ctr", "pretraining"),
+        "AutoModelForSequenceClassification",
     ),
     "ctr_baseline": CardFamily(
         "click-through-rate-prediction", "CTR prediction",
-        ("recommendation", "ctr-prediction", "din", "bst", "querying-transformer"), "AutoModel",
+        ("recommendation", "ctr-prediction", "din", "bst", "querying-transformer"),
+        "AutoModelForSequenceClassification",
     ),
     "explainer": CardFamily(
         "text-generation", "Explanation generation",
@@ -40,7 +42,7 @@ FAMILIES = {
     "mi_estimator": CardFamily(
         "text-classification", "Mutual-information estimation",
         ("recommendation", "explainable-recommendation", "mutual-information", "mine", "reward-model", "mmi"),
-        "AutoModel",
+        "AutoModelForSequenceClassification",
     ),
 }
 

@@ -1,25 +1,22 @@
 """CTR models: SRP4CTR (FG-BERT encoder, pre-training, cross-attention CTR tower, querying
 transformer), DIN, BST and DIN + SRP4CTR interest tokens, in one self-contained folder.
 
-Auto classes (registered on import):
+Auto classes (registered on import, and written the same way into a saved folder's `auto_map`, so that
+`trust_remote_code=True` without recexplain loads what recexplain loads):
 
-| config (model_type)            | AutoModel             | AutoModelForPreTraining | AutoModelForCTRPrediction      |
-|--------------------------------|-----------------------|-------------------------|--------------------------------|
-| `SRP4CTRConfig` (srp4ctr)      | `SRP4CTRModel`        | `SRP4CTRForPreTraining` | `SRP4CTRForCTRPrediction`      |
-| `DINConfig` (din_ctr)          | `DINForCTRPrediction` |                         | `DINForCTRPrediction`          |
-| `BSTConfig` (bst_ctr)          | `BSTForCTRPrediction` |                         | `BSTForCTRPrediction`          |
-| `DINQFormerConfig` (din_qformer) | `DINQFormerForCTRPrediction` |                  | `DINQFormerForCTRPrediction`   |
+| config (model_type)              | AutoModel                    | AutoModelForPreTraining | AutoModelForSequenceClassification |
+|----------------------------------|------------------------------|-------------------------|------------------------------------|
+| `SRP4CTRConfig` (srp4ctr)        | `SRP4CTRModel`               | `SRP4CTRForPreTraining` | `SRP4CTRForCTRPrediction`          |
+| `DINConfig` (din_ctr)            | `DINForCTRPrediction`        |                         | `DINForCTRPrediction`              |
+| `BSTConfig` (bst_ctr)            | `BSTForCTRPrediction`        |                         | `BSTForCTRPrediction`              |
+| `DINQFormerConfig` (din_qformer) | `DINQFormerForCTRPrediction` |                         | `DINQFormerForCTRPrediction`       |
 
-`AutoModelForCTRPrediction` is this package's own auto class (transformers has none for CTR).
-Saved checkpoints carry remote code: every CTR class writes itself under `auto_map["AutoModel"]`,
-so without recexplain `AutoModel.from_pretrained(dir, trust_remote_code=True)` returns the CTR
-model (the encoder checkpoint of `SRP4CTRModel` the same way, pre-training under
-`AutoModelForPreTraining`).
+A CTR head classifies (history, candidate) pairs as click / no click, so the CTR heads register under
+transformers' binary-classification Auto class; `AutoModelForCTRPrediction` is that class under the task's
+name. `AutoModel` gives the base model: the encoder for SRP4CTR (also from a pre-training or CTR folder);
+DIN, BST and DIN + QT have no separate base model, so it gives the model itself.
 """
-from collections import OrderedDict
-
-from transformers import AutoConfig, AutoModel, AutoModelForPreTraining
-from transformers.models.auto.auto_factory import _BaseAutoModelClass, _LazyAutoMapping
+from transformers import AutoConfig, AutoModel, AutoModelForPreTraining, AutoModelForSequenceClassification
 
 from .configuration_bst import BSTConfig
 from .configuration_ctr import CTRBaseConfig, CTRTransformerConfig
@@ -39,12 +36,7 @@ from .modeling_srp4ctr import (
     SRP4CTRQueryingTransformer,
 )
 
-
-class AutoModelForCTRPrediction(_BaseAutoModelClass):
-    """Auto class of the CTR models: picks the `*ForCTRPrediction` class from the config type."""
-
-    _model_mapping = _LazyAutoMapping(OrderedDict(), OrderedDict())
-
+AutoModelForCTRPrediction = AutoModelForSequenceClassification
 
 CTR_MODELS = {
     "srp4ctr": SRP4CTRForCTRPrediction,
@@ -56,15 +48,13 @@ CTR_MODELS = {
 for _config in (SRP4CTRConfig, DINConfig, BSTConfig, DINQFormerConfig):
     AutoConfig.register(_config.model_type, _config, exist_ok=True)
     _config.register_for_auto_class()
-AutoModel.register(SRP4CTRConfig, SRP4CTRModel, exist_ok=True)
 AutoModelForPreTraining.register(SRP4CTRConfig, SRP4CTRForPreTraining, exist_ok=True)
-SRP4CTRModel.register_for_auto_class("AutoModel")
 SRP4CTRForPreTraining.register_for_auto_class("AutoModelForPreTraining")
+SRP4CTRModel.register_for_auto_class("AutoModel")
 for _model in CTR_MODELS.values():
-    AutoModelForCTRPrediction.register(_model.config_class, _model, exist_ok=True)
-    if _model is not SRP4CTRForCTRPrediction:
-        AutoModel.register(_model.config_class, _model, exist_ok=True)
-    _model.register_for_auto_class("AutoModel")
+    AutoModel.register(_model.config_class, _model.base_model_class or _model, exist_ok=True)
+    AutoModelForSequenceClassification.register(_model.config_class, _model, exist_ok=True)
+    _model.register_for_auto_class("AutoModelForSequenceClassification")
 
 __all__ = [
     "AutoModelForCTRPrediction",

@@ -12,6 +12,7 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.activations import ACT2FN
+from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.utils import ModelOutput
 
 
@@ -184,7 +185,7 @@ def _feed_forward(config) -> ResidualFeedForward:
                                config.hidden_dropout_prob, config.layer_norm_eps)
 
 
-class TransformerLayer(nn.Module):
+class TransformerLayer(GradientCheckpointingLayer):
     """Bidirectional self-attention block (SRP4CTR encoder, BST)."""
 
     def __init__(self, config):
@@ -198,7 +199,7 @@ class TransformerLayer(nn.Module):
         return self.feed_forward(hidden_states), key_value
 
 
-class TargetAttentionLayer(nn.Module):
+class TargetAttentionLayer(GradientCheckpointingLayer):
     """Uni-directional cross-attention block: candidates `[B, N, H]` attend to a sequence through
     precomputed `(k, v)`; it owns only its query/output projections, LayerNorms and FFN."""
 
@@ -213,7 +214,7 @@ class TargetAttentionLayer(nn.Module):
         return self.feed_forward(hidden_states)
 
 
-class QueryLayer(nn.Module):
+class QueryLayer(GradientCheckpointingLayer):
     """Querying-transformer block: queries self-attend, cross-attend to encoder states (own K/V), FFN."""
 
     def __init__(self, config):
@@ -348,6 +349,16 @@ class CTRPreTrainedModel(PreTrainedModel):
     validate themselves when built and saved)."""
 
     main_input_name = "history_item_ids"
+    base_model_class = None  # the class `AutoModel` gives for this config; None: the model itself
+
+    def save_pretrained(self, save_directory, **kwargs):
+        """`PreTrainedModel.save_pretrained`; with remote code on (`register_for_auto_class`), the saved `auto_map`
+        also names `base_model_class` under `AutoModel`, as the package registers it in-process."""
+        if self._auto_class is not None:
+            base = self.base_model_class or type(self)
+            self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}),
+                                    "AutoModel": f"{base.__module__.rsplit('.', 1)[-1]}.{base.__name__}"}
+        return super().save_pretrained(save_directory, **kwargs)
 
     def _init_weights(self, module):
         super()._init_weights(module)

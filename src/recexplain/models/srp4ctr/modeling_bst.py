@@ -20,6 +20,7 @@ from .layers import (
 class BSTPreTrainedModel(CTRPreTrainedModel):
     config_class = BSTConfig
     base_model_prefix = ""  # one model, no separate base model to load into a head
+    supports_gradient_checkpointing = True
 
 
 class BSTForCTRPrediction(CTRPredictionMixin, BSTPreTrainedModel):

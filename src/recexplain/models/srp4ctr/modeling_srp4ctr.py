@@ -76,6 +76,7 @@ class SRP4CTRForPreTrainingOutput(ModelOutput):
 class SRP4CTRPreTrainedModel(CTRPreTrainedModel):
     config_class = SRP4CTRConfig
     base_model_prefix = "srp4ctr"
+    supports_gradient_checkpointing = True  # encoder, tower and query layers
 
     def _init_weights(self, module):
         super()._init_weights(module)
@@ -197,6 +198,8 @@ class SRP4CTRForPreTraining(SRP4CTRPreTrainedModel):
     originals as `labels_*` (-100 elsewhere); one head per field predicts them. Labels are only used
     in the losses, never as encoder inputs."""
 
+    base_model_class = SRP4CTRModel
+
     def __init__(self, config: SRP4CTRConfig):
         super().__init__(config)
         self.srp4ctr = SRP4CTRModel(config)
@@ -204,13 +207,6 @@ class SRP4CTRForPreTraining(SRP4CTRPreTrainedModel):
                  "behavior": config.behavior_vocab_size, "time_gap": config.time_vocab_size}
         self.heads = nn.ModuleDict({f: TiedPredictionHead(config, vocab[f]) for f in config.predicted_fields})
         self.post_init()
-
-    def save_pretrained(self, save_directory, **kwargs):
-        """`PreTrainedModel.save_pretrained`; the saved `auto_map` also names the encoder under `AutoModel`, so
-        that `AutoModel.from_pretrained(folder, trust_remote_code=True)` gives its `SRP4CTRModel`."""
-        encoder = f"{type(self.srp4ctr).__module__.rsplit('.', 1)[-1]}.{type(self.srp4ctr).__name__}"
-        self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), "AutoModel": encoder}
-        return super().save_pretrained(save_directory, **kwargs)
 
     def _table(self, field: str) -> torch.Tensor:
         fields = self.srp4ctr.embeddings.fields
@@ -337,6 +333,8 @@ class SRP4CTRForCTRPrediction(FrozenEncoderMixin, CTRPredictionMixin, SRP4CTRPre
     `from_pretrained(pretraining_checkpoint)` loads the pre-trained encoder (shared prefix `srp4ctr`);
     `config.freeze_encoder=True` keeps it fixed (no gradients, always eval mode).
     """
+
+    base_model_class = SRP4CTRModel
 
     def __init__(self, config: SRP4CTRConfig):
         super().__init__(config)
