@@ -20,7 +20,7 @@ setup(
         "tokenizers>=0.21",
         "safetensors>=0.4",
         "datasets>=3.0",
-        # Parquet event shards (recexplain.data.parquet_events); also what datasets stores its tables in
+        # Parquet event shards (recexplain.data.behavior.parquet_events); also what datasets stores its tables in
         "pyarrow>=15",
         "accelerate>=1.0",
         "peft>=0.14",

@@ -39,7 +39,7 @@ from typing import Dict, List, Optional
 import numpy as np
 from transformers import AutoTokenizer, HfArgumentParser, set_seed
 
-from recexplain.data.explanation_tokenizer import EXPLANATION_TOKENS, EXPLANATION_WORDS, save_vocabularies
+from recexplain.data.reviews.tokenizer import EXPLANATION_TOKENS, EXPLANATION_WORDS, save_vocabularies
 from recexplain.mmi import ppo
 from recexplain.mmi.alignment import METRIC_KEYS, evaluate_explainer
 from recexplain.mmi.judge import DEFAULT_ENCODER, ENCODERS, RatingJudge, judge_training_data

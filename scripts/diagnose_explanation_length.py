@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from transformers import AutoTokenizer
 
-from recexplain.data.explanation_collator import collate_prompts
+from recexplain.data.reviews.collator import collate_prompts
 from recexplain.models.explainer import RecExplainerForConditionalGeneration
 from recexplain.training.explainer import ExplainerModelArguments, ExplanationDataArguments, prepare_explanation_data
 from recexplain.training.explainer_evaluation import PLAIN_GREEDY

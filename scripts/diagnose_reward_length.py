@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from transformers import AutoTokenizer, HfArgumentParser
 
-from recexplain.data.explanation_tokenizer import EXPLANATION_TOKENS
+from recexplain.data.reviews.tokenizer import EXPLANATION_TOKENS
 from recexplain.training.cli import comma_list, parse_dataclasses
 from recexplain.training.explainer import ExplanationDataArguments, load_explanation_splits
 

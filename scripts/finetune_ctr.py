@@ -27,7 +27,7 @@ from transformers import HfArgumentParser
 
 from recexplain.data import FeatureMap
 from recexplain.hub import push_model_folder, render_model_card
-from recexplain.training.cli import parse_dataclasses, resume_point, start_run
+from recexplain.training.cli import RunArguments, parse_dataclasses, resume_point, start_run
 from recexplain.training.ctr import (
     CTRModelArguments,
     CTRTrainingArguments,
@@ -43,10 +43,9 @@ logger = logging.getLogger("finetune_ctr")
 
 
 @dataclass
-class ScriptArguments:
+class ScriptArguments(RunArguments):
     """Run options that are neither data, model nor Trainer settings."""
 
-    resume: bool = field(default=True, metadata={"help": "resume from the last checkpoint in --output_dir if any"})
     n_bootstrap: int = field(default=1000, metadata={"help": "bootstrap replicates of the test AUC's 95%% CI"})
 
 

@@ -16,13 +16,13 @@ accepts. Validation and test targets are never seen in pre-training.
 """
 import logging
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
+
 from transformers import HfArgumentParser, set_seed
 
 from recexplain.data import build_pretraining_examples
 from recexplain.hub import push_model_folder, render_model_card
-from recexplain.training.cli import parse_dataclasses, resume_point, start_run
+from recexplain.training.cli import RunArguments, parse_dataclasses, resume_point, start_run
 from recexplain.training.ctr import (
     PretrainingModelArguments,
     PretrainingTrainingArguments,
@@ -36,15 +36,8 @@ from recexplain.training.ctr_data import PretrainingDataArguments, build_pretrai
 logger = logging.getLogger("pretrain_srp4ctr")
 
 
-@dataclass
-class ScriptArguments:
-    """Run options that are neither data, model nor Trainer settings."""
-
-    resume: bool = field(default=True, metadata={"help": "resume from the last checkpoint in --output_dir if any"})
-
-
 def parse_args(argv=None):
-    parser = HfArgumentParser((ScriptArguments, PretrainingDataArguments, PretrainingModelArguments,
+    parser = HfArgumentParser((RunArguments, PretrainingDataArguments, PretrainingModelArguments,
                                PretrainingTrainingArguments))
     return parse_dataclasses(parser, argv)
 

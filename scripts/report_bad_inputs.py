@@ -41,7 +41,7 @@ def _taobao(folder: Path, text: str = None, data: bytes = None):
 
 
 def _reviews(folder: Path, *lines: dict):
-    from recexplain.data.reviews import load_explanation_records
+    from recexplain.data.reviews.records import load_explanation_records
 
     path = folder / "reviews.json.gz"
     with gzip.open(path, "wt", encoding="utf-8") as f:
@@ -52,8 +52,8 @@ def _reviews(folder: Path, *lines: dict):
 def _history_lists(folder: Path):
     import datasets
 
-    from recexplain.data.examples import encode_sequence
-    from recexplain.data.feature_map import FeatureMap
+    from recexplain.data.behavior.examples import encode_sequence
+    from recexplain.data.behavior.feature_map import FeatureMap
 
     good = {"user_id": "u7", "item_id": ["a", "b", "c"], "item_attr": [[], [], []], "behavior": ["pv"] * 3,
             "time_gap": ["none"] * 3}

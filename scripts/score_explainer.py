@@ -14,7 +14,7 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, HfArgumentParser
 
-from recexplain.data.explanation_tokenizer import EXPLANATION_TOKENS
+from recexplain.data.reviews.tokenizer import EXPLANATION_TOKENS
 from recexplain.mmi.alignment import explain_records
 from recexplain.models.explainer import RecExplainerForConditionalGeneration
 from recexplain.training.cli import comma_list, parse_dataclasses

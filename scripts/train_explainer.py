@@ -21,11 +21,11 @@ from pathlib import Path
 
 from transformers import HfArgumentParser
 
-from recexplain.data.explanation_tokenizer import save_vocabularies
-from recexplain.data.reviews import review_dataset_name
+from recexplain.data.reviews.tokenizer import save_vocabularies
+from recexplain.data.reviews.records import review_dataset_name
 from recexplain.hub import push_model_folder, render_model_card
 from recexplain.training import atomic_output_dir
-from recexplain.training.cli import parse_dataclasses, resume_point, start_run
+from recexplain.training.cli import RunArguments, parse_dataclasses, resume_point, start_run
 from recexplain.training.explainer import (
     ExplainerModelArguments,
     ExplainerTrainingArguments,
@@ -43,10 +43,9 @@ logger = logging.getLogger("train_explainer")
 
 
 @dataclass
-class ScriptArguments:
+class ScriptArguments(RunArguments):
     """Run options that are neither data, model nor Trainer settings."""
 
-    resume: bool = field(default=True, metadata={"help": "resume from the last checkpoint in --output_dir if any"})
     num_samples: int = field(default=10, metadata={"help": "validation explanations printed next to the real ones"})
     choose_decoding: bool = field(
         default=True, metadata={"help": "save the greedy decoding (no_repeat_ngram_size / repetition_penalty / "

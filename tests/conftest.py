@@ -12,6 +12,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("RECEXPLAIN_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: starts subprocesses (a script, `accelerate launch`, a clean interpreter); "
+                                       "`-m 'not slow'` leaves them out, the README's test command and CI run them")
+
+
 @pytest.fixture(scope="session")
 def shared_data_dir() -> Path:
     """`../shared/data`; tests that use it skip cleanly when it is missing."""

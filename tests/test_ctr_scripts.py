@@ -46,6 +46,7 @@ def pretrained(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_pretrain_script_saves_model_and_feature_map(pretrained):
     from recexplain.data import FeatureMap
     from recexplain.models.srp4ctr import SRP4CTRForPreTraining
@@ -59,6 +60,7 @@ def test_pretrain_script_saves_model_and_feature_map(pretrained):
     assert json.loads((final / "eval_results.json").read_text())["eval_loss"] > 0
 
 
+@pytest.mark.slow
 def test_finetune_script_trains_evaluates_and_resumes(pretrained, tmp_path):
     from recexplain.models.srp4ctr import AutoModelForCTRPrediction, SRP4CTRForCTRPrediction
 
@@ -78,6 +80,7 @@ def test_finetune_script_trains_evaluates_and_resumes(pretrained, tmp_path):
     assert isinstance(model, SRP4CTRForCTRPrediction)
 
 
+@pytest.mark.slow
 def test_resume_never_continues_a_different_run(tmp_path):
     din = [PYTHON, "scripts/finetune_ctr.py", "--output_dir", str(tmp_path), *TINY_CTR, "--max_steps", "2"]
     _run(din + ["--model", "din"])
@@ -96,6 +99,7 @@ def test_resume_never_continues_a_different_run(tmp_path):
     assert f"resuming from {tmp_path / 'checkpoint-2'}" in log
 
 
+@pytest.mark.slow
 def test_two_process_data_parallel_run(tmp_path):
     from recexplain.models.srp4ctr import AutoModelForCTRPrediction, DINForCTRPrediction
 
@@ -167,6 +171,7 @@ def test_benchmark_json_and_plot(tmp_path):
     assert ctr_paired_table(out, pairs=["srp4ctr_fgbert-srp4ctr_bert"]).count("| synthetic |") == 1
 
 
+@pytest.mark.slow
 def test_benchmark_script_cli_and_merge(tmp_path):
     from recexplain.training.ctr_benchmark import merge_benchmark_results
 
@@ -316,6 +321,7 @@ def test_paired_differences_over_seeds():
     assert not pairs["bst-din"]["significant"] and pairs["bst-din"]["seeds_significant"] == 0
 
 
+@pytest.mark.slow
 def test_benchmark_script_side_by_side(tmp_path, shared_data_dir):
     out = tmp_path / "bench.json"
     _run([PYTHON, "scripts/benchmark_ctr.py", "--data_dir", str(shared_data_dir), "--datasets",

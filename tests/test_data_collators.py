@@ -97,7 +97,7 @@ def test_pretraining_guarantees_one_mask_with_tiny_probability(setup):
 
 
 def test_history_lists_of_different_lengths_are_rejected_naming_the_fields(setup):
-    from recexplain.data.examples import encode_sequence
+    from recexplain.data.behavior.examples import encode_sequence
 
     splits, fm = setup
     row = dict(build_ctr_examples(splits, fm, "test", num_negatives=1)[0])

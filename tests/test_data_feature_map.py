@@ -72,7 +72,7 @@ def test_validation():
     [],
 ])
 def test_value_counts_count_every_distinct_token(tokens):
-    from recexplain.data.feature_map import _value_counts
+    from recexplain.data.behavior.feature_map import _value_counts
 
     counts = _value_counts(pa.chunked_array([pa.array(tokens, pa.string())]))
     assert sorted(zip(counts["token"].to_pylist(), counts["count"].to_pylist())) == sorted(Counter(tokens).items())

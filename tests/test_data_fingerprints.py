@@ -41,7 +41,7 @@ def test_taobao_columnar_reader_matches_the_line_by_line_one(tmp_path, monkeypat
     it must give exactly what the line-by-line reader gives."""
     import gzip
 
-    from recexplain.data import taobao
+    from recexplain.data.behavior import taobao
 
     lines = gzip.decompress((SHARED / "taobao-userbehavior" / "UserBehavior.csv.gz").read_bytes()).splitlines()
     (tmp_path / "UserBehavior.csv.gz").write_bytes(gzip.compress(b"\n".join(lines[:-1]) + b"\n"))

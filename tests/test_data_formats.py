@@ -45,7 +45,8 @@ def test_movielens_any_size_in_every_layout_gives_the_same_sequences(tmp_path):
 
 def test_ratings_dat_column_wise_equals_line_by_line(tmp_path, monkeypatch):
     """`ratings.dat`'s "::" goes through pyarrow's CSV reader too; it must give what the line-by-line reader gives."""
-    from recexplain.data import _io, movielens
+    from recexplain.data import _io
+    from recexplain.data.behavior import movielens
 
     write(tmp_path / "ratings.dat", RATINGS_DAT)
     write(tmp_path / "movies.dat", MOVIES_DAT)

@@ -9,7 +9,7 @@ import pytest
 from recexplain.data import (
     DataFormatError, load_behavior_dataset, load_movielens, load_taobao, time_gap_token,
 )
-from recexplain.data.behavior import _user_time_order
+from recexplain.data.behavior.sequences import _user_time_order
 
 INTER = (
     "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
@@ -102,7 +102,7 @@ def test_taobao(tmp_path):
 def test_taobao_items_with_several_categories_keep_them_in_order_of_first_appearance(tmp_path, monkeypatch):
     """The columnar reader (an Arrow group-by of the (item, category) pairs, ordered by their first row) gives the
     catalogue of the line-by-line reader: every category of an item, in the order they first appear."""
-    from recexplain.data import taobao
+    from recexplain.data.behavior import taobao
 
     rows = "1,10,5,pv,1\n2,11,3,pv,2\n1,10,2,pv,3\n3,12,9,buy,4\n2,10,5,pv,5\n3,11,8,fav,6\n1,10,7,pv,7\n"
     write(tmp_path / "UserBehavior.csv", rows)

@@ -107,6 +107,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_cpu_processes_read_their_own_rows(tmp_path):
     probe = tmp_path / "probe.py"
     probe.write_text(PROBE)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from transformers import HfArgumentParser
 
-from recexplain.data.explanation_tokenizer import EXPLANATION_TOKENS, EXPLANATION_WORDS, PROMPT_LENGTH
+from recexplain.data.reviews.tokenizer import EXPLANATION_TOKENS, EXPLANATION_WORDS, PROMPT_LENGTH
 from recexplain.models.explainer import RecExplainerConfig
 from recexplain.models.srp4ctr import CTR_MODELS, BSTConfig, DINConfig, DINQFormerConfig, SRP4CTRConfig
 from recexplain.training.ctr import (

@@ -8,14 +8,14 @@ import random
 import pytest
 
 from recexplain.data.errors import DataFormatError
-from recexplain.data.explanation_extraction import best_explanation, mine_features, split_sentences
-from recexplain.data.reviews import (
+from recexplain.data.reviews.extraction import best_explanation, mine_features, split_sentences
+from recexplain.data.reviews.records import (
     RECORD_FIELDS,
     load_explanation_records,
     read_peter_pickle,
     split_explanation_records,
 )
-from recexplain.data.synthetic_reviews import OPINIONS, synthetic_explanation_records
+from recexplain.data.reviews.synthetic import OPINIONS, synthetic_explanation_records
 
 REVIEWS = [
     ("u1", "a", 5, "I bought this last week. The sound is great and the price was fair!"),
@@ -45,7 +45,7 @@ def test_sentences_and_features():
 
 def test_amazon_records(tmp_path, caplog):
     path = _write_amazon(tmp_path / "reviews.json.gz")
-    with caplog.at_level(logging.INFO, logger="recexplain.data.reviews"):
+    with caplog.at_level(logging.INFO, logger="recexplain.data.reviews.records"):
         ds = load_explanation_records(path, min_feature_count=2)
     assert "5 of 6 reviews yielded one" in caplog.text
     assert tuple(ds.column_names) == RECORD_FIELDS
@@ -57,7 +57,7 @@ def test_amazon_records(tmp_path, caplog):
 
 def test_amazon_empty_review_text_is_skipped_with_a_warning_naming_the_lines(tmp_path, caplog):
     path = _write_amazon(tmp_path / "reviews.json.gz", REVIEWS[:2] + [("u9", "z", 4, "  ")] + REVIEWS[2:])
-    with caplog.at_level(logging.INFO, logger="recexplain.data.reviews"):
+    with caplog.at_level(logging.INFO, logger="recexplain.data.reviews.records"):
         ds = load_explanation_records(path, min_feature_count=2)
     assert "reviews.json.gz: skipped 1 reviews with an empty reviewText (lines 3)" in caplog.text
     assert "5 of 6 reviews yielded one" in caplog.text and "u9" not in ds["user"]
@@ -110,7 +110,7 @@ def test_synthetic_records():
 
 def test_split_keeps_heldout_users_and_items_in_train(caplog):
     ds = load_explanation_records(num_users=30, num_items=20, num_categories=5, reviews_per_user=4)
-    with caplog.at_level(logging.INFO, logger="recexplain.data.reviews"):
+    with caplog.at_level(logging.INFO, logger="recexplain.data.reviews.records"):
         splits = split_explanation_records(ds, seed=3)
     assert "moved to train" in caplog.text
     assert sum(len(s) for s in splits.values()) == len(ds)

@@ -3,12 +3,12 @@ import pytest
 import torch
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-from recexplain.data.explanation_collator import (
+from recexplain.data.reviews.collator import (
     ExplanationCollator,
     collate_prompts,
     tokenize_explanation_dataset,
 )
-from recexplain.data.explanation_tokenizer import (
+from recexplain.data.reviews.tokenizer import (
     build_explanation_tokenizer,
     decode_explanation,
     explanation_vocabularies,

@@ -212,7 +212,7 @@ def test_decoding_choice_cannot_buy_bleu_with_length():
 def test_refit_rating_head_lowers_validation_rmse_and_leaves_the_text_side_alone():
     import torch
 
-    from recexplain.data.explanation_collator import ExplanationCollator
+    from recexplain.data.reviews.collator import ExplanationCollator
     from recexplain.training.explainer import ExplanationDataArguments, build_explainer, prepare_explanation_data
     from recexplain.training.rating_head import rating_head_inputs, refit_rating_head
 
@@ -238,7 +238,7 @@ def test_refit_rating_head_lowers_validation_rmse_and_leaves_the_text_side_alone
 def test_sequence_unlikelihood_unlearns_the_models_own_loops(tmp_path):
     import torch
 
-    from recexplain.data.explanation_collator import ExplanationCollator
+    from recexplain.data.reviews.collator import ExplanationCollator
     from recexplain.metrics import repeat_rate
     from recexplain.training.explainer import (
         ExplainerTrainer, ExplainerTrainingArguments, ExplanationDataArguments, build_explainer,

@@ -46,6 +46,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name, expected",
     [("cpu_single.yaml", {"NO 1 0 1.0"}), ("cpu_ddp_2proc.yaml", {"MULTI_CPU 2 0 3.0", "MULTI_CPU 2 1 3.0"})],

@@ -5,7 +5,7 @@ import pytest
 import torch
 from hub_server import local_hub  # noqa: F401  (pytest fixture)
 from model_tester import ModelTesterMixin
-from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
+from transformers import AutoModel, AutoModelForSequenceClassification
 
 from recexplain.mmi.mine import MINELoss, MINETrainingArguments, estimate_mi, fit_mine
 from recexplain.models.mi_estimator import (

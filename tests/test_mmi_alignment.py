@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from recexplain.data.explanation_tokenizer import build_explanation_tokenizer
-from recexplain.data.reviews import load_explanation_records, split_explanation_records
+from recexplain.data.reviews.tokenizer import build_explanation_tokenizer
+from recexplain.data.reviews.records import load_explanation_records, split_explanation_records
 from recexplain.mmi.alignment import METRIC_KEYS, alignment_scores, cross_fitted_mi, evaluate_explainer
 from recexplain.mmi.data import encode_sequences, mi_estimator_config_from_tokenizer
 from recexplain.mmi.judge import (

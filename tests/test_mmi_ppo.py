@@ -8,8 +8,8 @@ import torch
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
-from recexplain.data.explanation_tokenizer import build_explanation_tokenizer  # noqa: E402
-from recexplain.data.reviews import load_explanation_records, split_explanation_records  # noqa: E402
+from recexplain.data.reviews.tokenizer import build_explanation_tokenizer  # noqa: E402
+from recexplain.data.reviews.records import load_explanation_records, split_explanation_records  # noqa: E402
 from recexplain.mmi import ppo  # noqa: E402
 from recexplain.mmi.alignment import explain_records  # noqa: E402
 from recexplain.mmi.data import build_prompt_dataset, encode_sequences, mi_estimator_config_from_tokenizer  # noqa: E402

@@ -34,6 +34,7 @@ def test_readme_has_the_snippets():
     assert any(".generate(" in s for s in SNIPPETS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(SNIPPETS)))
 def test_readme_snippet_runs(workdir, index):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRL_EXPERIMENTAL_SILENCE": "1"}

@@ -6,6 +6,7 @@ import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import pytest
 import torch
 from remote_probes import PROBES
 from tiny_models import save_tiny_models
@@ -54,6 +55,7 @@ MODELS = {"srp4ctr_pretraining", "srp4ctr_pretraining_encoder", "srp4ctr_ctr", "
           "bst_ctr", "din_qformer_ctr", "explainer_peter_plus", "explainer_causal_lm", "mi_estimator"}
 
 
+@pytest.mark.slow
 def test_every_model_loads_without_recexplain(tmp_path):
     models = save_tiny_models(tmp_path / "models")
     # the natural call on a pre-training folder, AutoModel, gives its encoder, whose output the pre-training

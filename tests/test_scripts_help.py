@@ -8,6 +8,7 @@ import pytest
 SCRIPTS = sorted(p.name for p in (Path(__file__).resolve().parents[1] / "scripts").glob("*.py"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_script_help(script):
     proc = subprocess.run([sys.executable, f"scripts/{script}", "--help"], cwd=Path(__file__).resolve().parents[1],

@@ -21,8 +21,8 @@ from recexplain.data import (
     load_behavior_dataset,
     split_sequences,
 )
-from recexplain.data.explanation_tokenizer import build_explanation_tokenizer, format_prompt, save_vocabularies
-from recexplain.data.reviews import load_explanation_records, split_explanation_records
+from recexplain.data.reviews.tokenizer import build_explanation_tokenizer, format_prompt, save_vocabularies
+from recexplain.data.reviews.records import load_explanation_records, split_explanation_records
 from recexplain.mmi.data import encode_sequences, mi_estimator_config_from_tokenizer
 from recexplain.models.mi_estimator import MIEstimatorForRewardModeling
 from recexplain.training.ctr import (

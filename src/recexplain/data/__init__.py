@@ -1,31 +1,58 @@
-"""Behaviour-sequence data (loaders, feature map, splits, CTR/pre-training examples, collators,
-the synthetic default) and explanation records. See docs/data.md."""
-from .behavior import BehaviorData, sequences_from_events, time_gap_token
-from .collators import BEHAVIOR_MASK_PROB, IGNORE_INDEX, ITEM_MASK_PROB, CTRCollator, PretrainingCollator
-from .errors import DataFormatError
-from .examples import NegativeSampler, build_ctr_examples, build_pretraining_examples, encode_sequence
-from .windows import WindowedExamples, encode_events
-from .feature_map import FEATURE_MAP_NAME, MASK_ID, OOV_ID, PAD_ID, FeatureMap
-from .loading import BEHAVIOR_DATASETS, DATASET_NAMES, FAMILIES, check_dataset_name, load_behavior_dataset
-from .movielens import load_movielens, load_movielens_grouplens, load_movielens_original, load_movielens_recbole
-from .parquet_events import load_parquet_events
-from .s3rec import load_s3rec, s3rec_names
-from .splits import split_sequences
-from .synthetic import SyntheticWorld, make_synthetic_behavior, make_synthetic_world
-from .taobao import load_taobao
-from .explanation_collator import ExplanationCollator, collate_prompts, tokenize_explanation_dataset
-from .explanation_tokenizer import (
-    build_explanation_tokenizer,
-    decode_explanation,
-    format_prompt,
-    load_vocabularies,
-    save_vocabularies,
+"""Data of the two halves, by domain: `behavior/` (behaviour sequences: loaders, feature map, splits, CTR and
+pre-training examples, collators, the synthetic default) and `reviews/` (explanation records). Every public name is
+importable from here. See docs/data.md."""
+from .behavior import (
+    BEHAVIOR_DATASETS,
+    BEHAVIOR_MASK_PROB,
+    DATASET_NAMES,
+    FAMILIES,
+    FEATURE_MAP_NAME,
+    IGNORE_INDEX,
+    ITEM_MASK_PROB,
+    MASK_ID,
+    OOV_ID,
+    PAD_ID,
+    BehaviorData,
+    CTRCollator,
+    FeatureMap,
+    NegativeSampler,
+    PretrainingCollator,
+    SyntheticWorld,
+    WindowedExamples,
+    build_ctr_examples,
+    build_pretraining_examples,
+    check_dataset_name,
+    encode_events,
+    encode_sequence,
+    load_behavior_dataset,
+    load_movielens,
+    load_movielens_grouplens,
+    load_movielens_original,
+    load_movielens_recbole,
+    load_parquet_events,
+    load_s3rec,
+    load_taobao,
+    make_synthetic_behavior,
+    make_synthetic_world,
+    s3rec_names,
+    sequences_from_events,
+    split_sequences,
+    time_gap_token,
 )
+from .errors import DataFormatError
 from .reviews import (
     RECORD_FIELDS,
+    ExplanationCollator,
+    build_explanation_tokenizer,
+    collate_prompts,
+    decode_explanation,
+    format_prompt,
     load_explanation_records,
+    load_vocabularies,
     read_peter_pickle,
+    save_vocabularies,
     split_explanation_records,
+    synthetic_explanation_records,
+    tokenize_explanation_dataset,
     training_reviews,
 )
-from .synthetic_reviews import synthetic_explanation_records

@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-from recexplain.data.explanation_tokenizer import EXPLANATION_TOKENS, decode_explanation
+from recexplain.data.reviews.tokenizer import EXPLANATION_TOKENS, decode_explanation
 from recexplain.mmi.data import encode_prompts, mi_estimator_config_from_tokenizer, predict_ratings, prompt_texts
 from recexplain.mmi.data import response_sequences
 from recexplain.mmi.judge import RatingJudge, rank_correlation, round_ratings, three_class

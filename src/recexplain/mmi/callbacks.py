@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from transformers import TrainerCallback
 
-from recexplain.data.explanation_tokenizer import decode_explanation
+from recexplain.data.reviews.tokenizer import decode_explanation
 from recexplain.mmi.alignment import alignment_scores, generate_responses
 from recexplain.mmi.data import response_sequences
 from recexplain.mmi.judge import RatingJudge

@@ -10,9 +10,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from recexplain.data.explanation_collator import ExplanationCollator, encode_explanation_records
-from recexplain.data.explanation_extraction import tokenize
-from recexplain.data.explanation_tokenizer import EXPLANATION_WORDS, PROMPT_SLOTS, RATINGS, format_prompt, rating_token
+from recexplain.data.reviews.collator import ExplanationCollator, encode_explanation_records
+from recexplain.data.reviews.extraction import tokenize
+from recexplain.data.reviews.tokenizer import EXPLANATION_WORDS, PROMPT_SLOTS, RATINGS, format_prompt, rating_token
 from recexplain.mmi.mine import empirical_prior
 from recexplain.models.mi_estimator import MIEstimatorConfig
 

@@ -67,7 +67,7 @@ def judge_training_data(data_file: Optional[str], splits) -> Tuple[List[str], Li
     """(texts, ratings) the judge learns from: every training review's whole text (`training_reviews`) plus the
     training split's explanation sentences; never a validation or test review. Without raw reviews (synthetic
     data, PETER pickles) `training_reviews` already is the explanation sentences, which are then not repeated."""
-    from recexplain.data.reviews import training_reviews
+    from recexplain.data.reviews.records import training_reviews
 
     reviews = [(r["text"], r["rating"]) for r in training_reviews(data_file, splits)]
     sentences = list(zip(splits["train"]["explanation"], splits["train"]["rating"]))

@@ -23,8 +23,8 @@ from transformers import AutoTokenizer, set_seed
 from trl import ModelConfig, TrlParser, get_peft_config
 from trl.import_utils import TRLExperimentalWarning
 
-from recexplain.data.explanation_tokenizer import EXPLANATION_TOKENS, VOCAB_FILE, decode_explanation
-from recexplain.data.reviews import (
+from recexplain.data.reviews.tokenizer import EXPLANATION_TOKENS, VOCAB_FILE, decode_explanation
+from recexplain.data.reviews.records import (
     SPLIT_SEED, load_explanation_records, review_dataset_name, split_explanation_records,
 )
 from recexplain.hub import push_model_folder, render_model_card

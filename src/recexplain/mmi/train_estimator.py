@@ -13,8 +13,8 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 from transformers import AutoTokenizer
 
-from recexplain.data.explanation_tokenizer import EXPLANATION_WORDS, build_explanation_tokenizer
-from recexplain.data.reviews import (
+from recexplain.data.reviews.tokenizer import EXPLANATION_WORDS, build_explanation_tokenizer
+from recexplain.data.reviews.records import (
     SPLIT_SEED,
     load_explanation_records,
     review_dataset_name,

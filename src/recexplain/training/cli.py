@@ -1,9 +1,18 @@
 """Command-line parsing and run set-up shared by the training scripts."""
 import logging
 import sys
+from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from transformers import HfArgumentParser
+
+
+@dataclass
+class RunArguments:
+    """Run options of every training script that are neither data, model nor Trainer settings (a script adds its own
+    by subclassing)."""
+
+    resume: bool = field(default=True, metadata={"help": "resume from the last checkpoint in --output_dir if any"})
 
 
 def parse_dataclasses(parser: HfArgumentParser, argv=None) -> tuple:

@@ -13,12 +13,12 @@ from typing import Optional, Tuple
 import torch
 from transformers import Trainer, TrainingArguments
 
-from ..data.explanation_collator import ExplanationCollator, tokenize_explanation_dataset
-from ..data.explanation_tokenizer import (
+from ..data.reviews.collator import ExplanationCollator, tokenize_explanation_dataset
+from ..data.reviews.extraction import MAX_FEATURES, MAX_SENTENCE_WORDS, MIN_FEATURE_COUNT, split_sentences
+from ..data.reviews.records import SPLIT_SEED, load_explanation_records, split_explanation_records, training_reviews
+from ..data.reviews.tokenizer import (
     EXPLANATION_TOKENS, EXPLANATION_WORDS, PROMPT_LENGTH, RATINGS, SPECIAL_TOKENS, build_explanation_tokenizer,
 )
-from ..data.explanation_extraction import MAX_FEATURES, MAX_SENTENCE_WORDS, MIN_FEATURE_COUNT, split_sentences
-from ..data.reviews import SPLIT_SEED, load_explanation_records, split_explanation_records, training_reviews
 from ..metrics import loop_positions
 from ..models.explainer.configuration_explainer import DEFAULT_LOSS_WEIGHTS, RecExplainerConfig
 from ..models.explainer.modeling_explainer import sequence_unlikelihood_loss

@@ -5,8 +5,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from ..data.explanation_collator import collate_prompts
-from ..data.explanation_tokenizer import EXPLANATION_TOKENS, decode_explanation
+from ..data.reviews.collator import collate_prompts
+from ..data.reviews.tokenizer import EXPLANATION_TOKENS, decode_explanation
 
 
 # Decodings tried on the validation split by `choose_decoding`, each fully specified so that a model's saved

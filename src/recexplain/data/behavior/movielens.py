@@ -15,9 +15,9 @@ from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 import pyarrow as pa
 
-from ._io import check_fields, find_file, parse_float, parse_int, read_clean_table, read_lines, split_row
-from .behavior import BehaviorData, arrow_array, sequences_from_events
-from .errors import DataFormatError
+from .._io import check_fields, find_file, parse_float, parse_int, read_clean_table, read_lines, split_row
+from ..errors import DataFormatError
+from .sequences import BehaviorData, arrow_array, sequences_from_events
 
 logger = logging.getLogger(__name__)
 

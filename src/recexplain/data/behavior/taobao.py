@@ -8,9 +8,9 @@ import logging
 from pathlib import Path
 from typing import Dict, List, Optional, Union
 
-from ._io import find_file, parse_int, read_clean_table, read_lines, split_row
-from .behavior import BehaviorData, sequences_from_events
-from .errors import DataFormatError
+from .._io import find_file, parse_int, read_clean_table, read_lines, split_row
+from ..errors import DataFormatError
+from .sequences import BehaviorData, sequences_from_events
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +75,13 @@ def _read_clean_columns(path: Path) -> Optional[tuple]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    table = read_clean_table(path, FIELDS, {**{f: pa.int64() for f in FIELDS}, "behavior_type": pa.string()})
+    # the four behaviour types dictionary-encoded as they are parsed (no string hash table over every event later)
+    table = read_clean_table(path, FIELDS, {**{f: pa.int64() for f in FIELDS},
+                                            "behavior_type": pa.dictionary(pa.int32(), pa.string())})
     if table is None:
         return None
-    if not pc.all(pc.is_in(table["behavior_type"], pa.array(BEHAVIORS))).as_py():
+    behaviors = table["behavior_type"].unify_dictionaries().combine_chunks()
+    if not pc.all(pc.is_in(behaviors.dictionary, pa.array(BEHAVIORS))).as_py():
         return None
     pairs = pa.table({"item": table["item_id"], "category": table["category_id"], "row": pa.array(np.arange(len(table)))})
     first = pairs.group_by(["item", "category"]).aggregate([("row", "min")]).sort_by("row_min")  # on the integers
@@ -86,7 +89,7 @@ def _read_clean_columns(path: Path) -> Optional[tuple]:
     for item, category in zip(first["item"].cast(pa.string()).to_pylist(), first["category"].cast(pa.string()).to_pylist()):
         attributes.setdefault(item, []).append(category)
     _warn_multi_category(path, attributes)
-    return table["user_id"], table["item_id"], table["behavior_type"], attributes, table["timestamp"]
+    return table["user_id"], table["item_id"], behaviors, attributes, table["timestamp"]
 
 
 def _warn_multi_category(path: Path, categories: Dict[str, List[str]]) -> None:

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, Iterable, List, Union
 
-from .explanation_extraction import TOKEN_PATTERN, normalize_text, tokenize
+from .extraction import TOKEN_PATTERN, normalize_text, tokenize
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIAL_TOKENS = (PAD, BOS, EOS, UNK)

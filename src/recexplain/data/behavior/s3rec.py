@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 from typing import Dict, List, Optional, Union
 
-from ._io import find_file, parse_int, read_lines
-from .behavior import BehaviorData, sequences_from_events
-from .errors import DataFormatError
+from .._io import find_file, parse_int, read_lines
+from ..errors import DataFormatError
+from .sequences import BehaviorData, sequences_from_events
 
 NAMES = {"Beauty": "amazon-beauty"}  # dataset names of the releases this package benchmarks; others keep their own
 ATTRIBUTES_FILE = re.compile(r"^(.+)_item2attributes\.json(\.gz)?$")

@@ -21,7 +21,7 @@ from typing import List
 
 import numpy as np
 
-from .behavior import BehaviorData, sequences_from_events
+from .sequences import BehaviorData, sequences_from_events
 
 NAME = "synthetic"
 BEHAVIORS = ("pv", "cart", "fav", "buy")

@@ -1,4 +1,4 @@
-"""SYNTHETIC explanation records for the synthetic users and items of `recexplain.data.synthetic`.
+"""SYNTHETIC explanation records for the synthetic users and items of `recexplain.data.behavior.synthetic`.
 
 Nothing here is real data. Planted structure, so that models have something to learn:
 
@@ -16,8 +16,8 @@ from typing import Dict, List
 
 import numpy as np
 
-from .explanation_extraction import sentence_sentiment
-from .synthetic import make_synthetic_world
+from ..behavior.synthetic import make_synthetic_world
+from .extraction import sentence_sentiment
 
 OPINIONS = {
     5: ("excellent", "great", "amazing", "perfect", "wonderful"),

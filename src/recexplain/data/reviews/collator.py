@@ -12,8 +12,8 @@ from typing import Dict, List, Sequence
 
 import torch
 
-from .collators import IGNORE_INDEX
-from .explanation_tokenizer import EXPLANATION_WORDS, PROMPT_LENGTH, format_prompt
+from ..behavior.collators import IGNORE_INDEX
+from .tokenizer import EXPLANATION_WORDS, PROMPT_LENGTH, format_prompt
 
 
 def encode_explanation_records(

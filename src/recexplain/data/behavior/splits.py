@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .behavior import arrow_dataset
+from .sequences import arrow_dataset
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List, Union
 
-from .behavior import BehaviorData, sequences_from_events
-from .errors import DataFormatError
+from ..errors import DataFormatError
+from .sequences import BehaviorData, sequences_from_events
 
 REQUIRED = ("user_id", "item_id", "timestamp")
 OPTIONAL = ("behavior", "attributes")

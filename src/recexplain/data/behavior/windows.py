@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 
-from .behavior import arrow_dataset
+from .sequences import arrow_dataset
 from .collators import check_same_lengths
 from .feature_map import FeatureMap
 

@@ -2,7 +2,7 @@
 
 A record is `user, item, rating (int 1-5), feature, opinion, explanation,
 sentiment (1/0/-1)`; `explanation` is lowercase, space-separated tokens. How
-sentences are picked from raw reviews: `recexplain.data.explanation_extraction`.
+sentences are picked from raw reviews: `recexplain.data.reviews.extraction`.
 """
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import random
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Union
 
-from ._io import read_lines
-from .errors import DataFormatError
-from .explanation_extraction import (
+from .._io import read_lines
+from ..errors import DataFormatError
+from .extraction import (
     MAX_FEATURES, MAX_SENTENCE_WORDS, MIN_FEATURE_COUNT, OPINION_WINDOW, best_explanation, mine_features,
     normalize_text,
 )
@@ -148,7 +148,7 @@ def load_explanation_records(path: Optional[Union[str, Path]] = None, **extracti
     import datasets
 
     if path is None:
-        from .synthetic_reviews import synthetic_explanation_records
+        from .synthetic import synthetic_explanation_records
 
         records = synthetic_explanation_records(**extraction_kwargs)
     elif Path(path).suffix in _PICKLE_SUFFIXES:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Union
 
-from .behavior import BehaviorData
+from .sequences import BehaviorData
 from .movielens import load_movielens
 from .parquet_events import load_parquet_events
 from .s3rec import load_s3rec
