@@ -53,6 +53,8 @@ def test_event_order_is_lexsort_by_user_then_time(times):
               "none": np.full(2000, np.nan)}[times]
     np.testing.assert_array_equal(_user_time_order(users, values), np.lexsort((values, users)))
     np.testing.assert_array_equal(_user_time_order(users, None), np.argsort(users, kind="stable"))
+    released = np.lexsort((values, users))  # the same events already in (user, time) order, as released files are
+    np.testing.assert_array_equal(_user_time_order(users[released], values[released]), np.arange(len(users)))
 
 
 @pytest.mark.parametrize("gz", [False, True])
