@@ -110,7 +110,7 @@ class FeatureMap:
         min_freq: int = 1,
         dataset_name: str = "",
     ) -> "FeatureMap":
-        """Vocabularies from the training split's sequences (columns as in `behavior.py`).
+        """Vocabularies from the training split's sequences (columns as in `sequences.py`).
 
         `max_attrs=None` uses the largest attribute count of a training item; items with more
         attributes are truncated (count logged). Tokens seen fewer than `min_freq` times map to OOV.
