@@ -2,18 +2,13 @@
 a 2-process data-parallel run under `accelerate launch`, encoder loading, the benchmark JSON and its plot.
 Everything runs on the synthetic default with tiny models and a few steps."""
 import json
-import os
-import socket
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from script_runs import PYTHON, REPO, run_script, script_env, two_process_launch
 
-REPO = Path(__file__).resolve().parents[1]
-PYTHON = sys.executable
 TINY = ["--hidden_size", "16", "--intermediate_size", "32", "--num_hidden_layers", "1", "--max_seq_len", "10",
         "--disable_tqdm", "true", "--seed", "0"]
 TINY_CTR = TINY + ["--max_train_targets_per_user", "1", "--num_eval_negatives", "4", "--n_bootstrap", "20",
@@ -22,26 +17,10 @@ TINY_CTR = TINY + ["--max_train_targets_per_user", "1", "--num_eval_negatives", 
                    "--mlp_hidden_sizes", "16", "--attention_hidden_sizes", "8"]
 
 
-def _env():
-    return {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "ACCELERATE_USE_CPU": "true"}
-
-
-def _run(args, timeout=300):
-    proc = subprocess.run(args, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
-    return proc.stdout + proc.stderr
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def pretrained(tmp_path_factory):
     out = tmp_path_factory.mktemp("pre")
-    log = _run([PYTHON, "scripts/pretrain_srp4ctr.py", "--output_dir", str(out), "--max_steps", "3", *TINY])
+    log = run_script([PYTHON, "scripts/pretrain_srp4ctr.py", "--output_dir", str(out), "--max_steps", "3", *TINY])
     assert "world size 1" in log
     return out
 
@@ -66,9 +45,9 @@ def test_finetune_script_trains_evaluates_and_resumes(pretrained, tmp_path):
 
     base = [PYTHON, "scripts/finetune_ctr.py", "--model", "srp4ctr", "--pretrained_dir", str(pretrained),
             "--output_dir", str(tmp_path), *TINY_CTR]
-    _run(base + ["--max_steps", "2"])
+    run_script(base + ["--max_steps", "2"])
     assert (tmp_path / "checkpoint-2").is_dir()
-    log = _run(base + ["--max_steps", "4"])  # a second run continues from checkpoint-2
+    log = run_script(base + ["--max_steps", "4"])  # a second run continues from checkpoint-2
     assert f"resuming from {tmp_path / 'checkpoint-2'}" in log
     state = json.loads((tmp_path / "checkpoint-4" / "trainer_state.json").read_text())
     assert state["global_step"] == 4
@@ -81,31 +60,30 @@ def test_finetune_script_trains_evaluates_and_resumes(pretrained, tmp_path):
 
 
 @pytest.mark.slow
-def test_resume_never_continues_a_different_run(tmp_path):
+def test_resume_never_continues_a_differentrun_script(tmp_path):
     din = [PYTHON, "scripts/finetune_ctr.py", "--output_dir", str(tmp_path), *TINY_CTR, "--max_steps", "2"]
-    _run(din + ["--model", "din"])
+    run_script(din + ["--model", "din"])
     assert (tmp_path / "checkpoint-2").is_dir() and (tmp_path / "run_arguments.json").is_file()
-    proc = subprocess.run(din + ["--model", "bst"], cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(din + ["--model", "bst"], cwd=REPO, env=script_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     assert "holds a different run (checkpoint-2): model: 'din' there, 'bst' now" in proc.stderr
     assert "--resume false" in proc.stderr and (tmp_path / "checkpoint-2").is_dir()  # nothing lost
-    log = _run(din + ["--model", "bst", "--resume", "false"])  # starts over: the DIN run's checkpoints move aside
+    log = run_script(din + ["--model", "bst", "--resume", "false"])  # starts over: the DIN run's checkpoints move aside
     assert "moved the previous run's checkpoint-2" in log
     assert (tmp_path / "previous-run-1" / "checkpoint-2" / "trainer_state.json").is_file()
     assert json.loads((tmp_path / "previous-run-1" / "run_arguments.json").read_text())["model"] == "din"
     assert json.loads((tmp_path / "run_arguments.json").read_text())["model"] == "bst"
     assert json.loads((tmp_path / "final" / "config.json").read_text())["model_type"] == "bst_ctr"
-    log = _run(din + ["--model", "bst", "--max_steps", "4"])  # the same run, longer: resumes its own checkpoint
+    log = run_script(din + ["--model", "bst", "--max_steps", "4"])  # the same run, longer: resumes its own checkpoint
     assert f"resuming from {tmp_path / 'checkpoint-2'}" in log
 
 
 @pytest.mark.slow
-def test_two_process_data_parallel_run(tmp_path):
+def test_two_process_data_parallelrun_script(tmp_path):
     from recexplain.models.srp4ctr import AutoModelForCTRPrediction, DINForCTRPrediction
 
-    log = _run([PYTHON, "-m", "accelerate.commands.launch", "--config_file", "scripts/configs/cpu_ddp_2proc.yaml",
-                "--main_process_port", str(_free_port()), "scripts/finetune_ctr.py", "--model", "din",
-                "--output_dir", str(tmp_path), "--max_steps", "2", *TINY_CTR], timeout=600)
+    log = run_script(two_process_launch("finetune_ctr.py", "--model", "din", "--output_dir", str(tmp_path),
+                                        "--max_steps", "2", *TINY_CTR), timeout=600)
     assert log.count("world size 2 (DistributedType.MULTI_CPU)") == 2, log[-3000:]  # both gloo workers
     assert "process 1" in log
     assert isinstance(AutoModelForCTRPrediction.from_pretrained(tmp_path / "final"), DINForCTRPrediction)
@@ -176,7 +154,7 @@ def test_benchmark_script_cli_and_merge(tmp_path):
     from recexplain.training.ctr_benchmark import merge_benchmark_results
 
     out = tmp_path / "bench.json"
-    _run([PYTHON, "scripts/benchmark_ctr.py", "--datasets", "synthetic", "--quick", "--models", "din",
+    run_script([PYTHON, "scripts/benchmark_ctr.py", "--datasets", "synthetic", "--quick", "--models", "din",
           "--ctr_max_steps", "2", "--max_train_targets_per_user", "1", "--num_eval_negatives", "4",
           "--n_bootstrap", "10", "--max_test_users", "50", "--item_mask_prob", "0.3", "--output", str(out)])
     part = json.loads(out.read_text())
@@ -186,7 +164,7 @@ def test_benchmark_script_cli_and_merge(tmp_path):
     other = json.loads(out.read_text())
     other["datasets"] = {"synthetic-copy": other["datasets"]["synthetic"]}
     (tmp_path / "other.json").write_text(json.dumps(other))
-    _run([PYTHON, "scripts/benchmark_ctr.py", "--merge", f"{out},{tmp_path / 'other.json'}",
+    run_script([PYTHON, "scripts/benchmark_ctr.py", "--merge", f"{out},{tmp_path / 'other.json'}",
           "--output", str(tmp_path / "all" / "merged.json"), "--plot", str(tmp_path / "merged.png")])
     merged = json.loads((tmp_path / "all" / "merged.json").read_text())
     assert list(merged["datasets"]) == ["synthetic", "synthetic-copy"] and len(merged["command"]) == 2
@@ -324,7 +302,7 @@ def test_paired_differences_over_seeds():
 @pytest.mark.slow
 def test_benchmark_script_side_by_side(tmp_path, shared_data_dir):
     out = tmp_path / "bench.json"
-    _run([PYTHON, "scripts/benchmark_ctr.py", "--data_dir", str(shared_data_dir), "--datasets",
+    run_script([PYTHON, "scripts/benchmark_ctr.py", "--data_dir", str(shared_data_dir), "--datasets",
           "synthetic,movielens-100k", "--workers", "2", "--quick", "--models", "din", "--ctr_max_steps", "2",
           "--max_train_targets_per_user", "1", "--num_eval_negatives", "4", "--n_bootstrap", "10",
           "--output", str(out)])

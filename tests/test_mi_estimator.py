@@ -283,3 +283,18 @@ def test_non_finite_statistics_and_rewards_stop_with_a_clear_error(bad_value):
         model.backbone.get_input_embeddings().weight[21] = bad_value  # a corrupted weight of one response word
     with pytest.raises(FloatingPointError, match=r"NaN or infinite for 1 of 3 responses \(first: response 0\)"):
         model(left_padded_batch())
+
+
+@pytest.mark.slow
+def test_train_script_under_two_processes(tmp_path):
+    """Data parallel MINE: each process trains on its share of every batch and joins every gradient average, so
+    the run finishes (no process waits on another) with one saved estimator."""
+    from script_runs import run_script, two_process_launch
+
+    log = run_script(two_process_launch("train_mi_estimator.py", "--output_dir", str(tmp_path / "mi"),
+                                        "--mine_epochs", "2", "--hidden_size", "8", "--intermediate_size", "8"))
+    assert log.count("world size 2 (DistributedType.MULTI_CPU)") == 2, log[-3000:]  # both gloo workers
+    assert "saved the MI estimator" in log
+    model = MIEstimatorForRewardModeling.from_pretrained(tmp_path / "mi")
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+

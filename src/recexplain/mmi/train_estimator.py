@@ -73,6 +73,8 @@ def main(script_args: MIEstimatorScriptArguments, mine_args: MINETrainingArgumen
     `splits`: the record `DatasetDict` when already loaded (else read from `script_args.data_file`).
     """
     accelerator = Accelerator()
+    logger.info("world size %d (%s), process %d", accelerator.num_processes, accelerator.distributed_type,
+                accelerator.process_index)
     set_seed(script_args.seed)
     if splits is None:
         with accelerator.main_process_first():
