@@ -126,6 +126,18 @@ class TestRecExplainerModel(ModelTesterMixin):
         return outputs.last_hidden_state.pow(2).mean()
 
 
+class TestRecExplainerForValueModeling(TestRecExplainerModel):
+    """PPO's value model: the backbone plus a scalar head per position."""
+
+    model_class, auto_class = RecExplainerForValueModeling, None
+
+    def output_shapes(self, config, inputs):
+        return {"values": inputs["input_ids"].shape}  # [B, S]
+
+    def training_loss(self, outputs):
+        return outputs.values.pow(2).mean()
+
+
 # ---------------------------------------------------------------- configuration
 
 
