@@ -27,7 +27,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def two_process_launch(script: str, *args) -> list:
-    """`accelerate launch` of `scripts/<script>` with 2 CPU processes (gloo)."""
-    return [PYTHON, "-m", "accelerate.commands.launch", "--config_file", TWO_PROCESS_CONFIG,
-            "--main_process_port", str(free_port()), f"scripts/{script}", *args]
+def accelerate_launch(target, *args, config=TWO_PROCESS_CONFIG) -> list:
+    """`accelerate launch --config_file config target args` on a free port; `target` and `config` are paths (relative
+    to the repository root, or absolute); the default config runs 2 CPU processes (gloo)."""
+    return [PYTHON, "-m", "accelerate.commands.launch", "--config_file", str(config),
+            "--main_process_port", str(free_port()), str(target), *args]

@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 import torch
-from script_runs import PYTHON, REPO, run_script, script_env, two_process_launch
+from script_runs import PYTHON, REPO, run_script, script_env, accelerate_launch
 
 TINY = ["--hidden_size", "16", "--intermediate_size", "32", "--num_hidden_layers", "1", "--max_seq_len", "10",
         "--disable_tqdm", "true", "--seed", "0"]
@@ -82,7 +82,7 @@ def test_resume_never_continues_a_differentrun_script(tmp_path):
 def test_two_process_data_parallelrun_script(tmp_path):
     from recexplain.models.srp4ctr import AutoModelForCTRPrediction, DINForCTRPrediction
 
-    log = run_script(two_process_launch("finetune_ctr.py", "--model", "din", "--output_dir", str(tmp_path),
+    log = run_script(accelerate_launch("scripts/finetune_ctr.py", "--model", "din", "--output_dir", str(tmp_path),
                                         "--max_steps", "2", *TINY_CTR), timeout=600)
     assert log.count("world size 2 (DistributedType.MULTI_CPU)") == 2, log[-3000:]  # both gloo workers
     assert "process 1" in log

@@ -1,15 +1,11 @@
 """Issue 12: examples are windows over shared encoded events (memory grows with events, not rows x history), each
 row identical to the materialised table's, and `accelerate launch` with 2 CPU processes gives each process its own
 rows."""
-import os
 import re
-import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from script_runs import accelerate_launch, run_script
 
 from recexplain.data import (
     CTRCollator,
@@ -101,24 +97,13 @@ acc.end_training()
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_two_cpu_processes_read_their_own_rows(tmp_path):
     probe = tmp_path / "probe.py"
     probe.write_text(PROBE)
-    config = Path(__file__).resolve().parents[1] / "scripts" / "configs" / "cpu_ddp_2proc.yaml"
-    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config),
-           "--main_process_port", str(_free_port()), str(probe)]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    shards = dict(re.findall(r"SHARD (\d) ([\d:,-]+)", out.stdout))
-    every = re.search(r"ALL ([\d:,-]+)", out.stdout).group(1).split(",")
+    log = run_script(accelerate_launch(probe))
+    shards = dict(re.findall(r"SHARD (\d) ([\d:,-]+)", log))
+    every = re.search(r"ALL ([\d:,-]+)", log).group(1).split(",")
     first, second = shards["0"].split(","), shards["1"].split(",")
     assert len(set(every)) == len(every)  # the keys name the windows
     # each process read its own half of the windows, together every window (accelerate completes the last

@@ -1,14 +1,11 @@
 """The accelerate configs in scripts/configs parse, and the CPU ones really launch."""
-import os
 import re
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from accelerate.commands.config.config_args import load_config_from_file
 from accelerate.utils import DistributedType
+from script_runs import accelerate_launch, run_script
 
 CONFIGS = Path(__file__).resolve().parents[1] / "scripts" / "configs"
 EXPECTED = {  # file: (distributed_type, num_processes, use_cpu, mixed_precision)
@@ -40,12 +37,6 @@ def test_config_parses(name):
         assert config.deepspeed_config["zero_stage"] == 2
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name, expected",
@@ -54,10 +45,6 @@ def _free_port() -> int:
 def test_cpu_config_launches(tmp_path, name, expected):
     probe = tmp_path / "probe.py"
     probe.write_text(PROBE)
-    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(CONFIGS / name),
-           "--main_process_port", str(_free_port()), str(probe)]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
-    assert out.returncode == 0, out.stderr[-2000:]
+    log = run_script(accelerate_launch(probe, config=CONFIGS / name), timeout=240)
     # the workers share stdout, so lines can interleave: match the records, not lines
-    assert set(re.findall(r"PROBE (\w+ \d \d \d\.\d)", out.stdout)) == expected
+    assert set(re.findall(r"PROBE (\w+ \d \d \d\.\d)", log)) == expected

@@ -289,9 +289,9 @@ def test_non_finite_statistics_and_rewards_stop_with_a_clear_error(bad_value):
 def test_train_script_under_two_processes(tmp_path):
     """Data parallel MINE: each process trains on its share of every batch and joins every gradient average, so
     the run finishes (no process waits on another) with one saved estimator."""
-    from script_runs import run_script, two_process_launch
+    from script_runs import run_script, accelerate_launch
 
-    log = run_script(two_process_launch("train_mi_estimator.py", "--output_dir", str(tmp_path / "mi"),
+    log = run_script(accelerate_launch("scripts/train_mi_estimator.py", "--output_dir", str(tmp_path / "mi"),
                                         "--mine_epochs", "2", "--hidden_size", "8", "--intermediate_size", "8"))
     assert log.count("world size 2 (DistributedType.MULTI_CPU)") == 2, log[-3000:]  # both gloo workers
     assert "saved the MI estimator" in log
