@@ -97,7 +97,8 @@ def choose_decoding(
 def best_decoding(table: Sequence[Dict]) -> Dict:
     """The row of `table` (one per decoding: `generation_kwargs, text_score, bleu1, rougeL, repeat_rate`) with the
     best `text_score` among those that loop less than `MAX_REPEAT_RATE` and lower neither BLEU-1 nor ROUGE-L below
-    `SELECTION_DECODING`'s (the decoding the checkpoint was chosen with): one metric bought at the other's expense
+    `SELECTION_DECODING`'s (loop-blocked greedy, the default decoding of checkpoint selection; also the reference
+    when a run selected on `--selection_decoding greedy`): one metric bought at the other's expense
     is not a better text. A minimum length of 9 words raised `peter_plus` test BLEU-1 18.1 -> 24.5 through BLEU's
     brevity penalty while ROUGE-L fell 21.3 -> 19.3 and the forced words read worse. Without such a row, the best
     `text_score` among those that loop rarely, else the least repetitive one."""
