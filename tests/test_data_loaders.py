@@ -4,6 +4,7 @@ import logging
 import json
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from recexplain.data import (
@@ -102,8 +103,8 @@ def test_taobao(tmp_path):
 
 
 def test_taobao_items_with_several_categories_keep_them_in_order_of_first_appearance(tmp_path, monkeypatch):
-    """The columnar reader (an Arrow group-by of the (item, category) pairs, ordered by their first row) gives the
-    catalogue of the line-by-line reader: every category of an item, in the order they first appear."""
+    """The columnar reader gives the catalogue of the line-by-line reader: every category of an item, in the order
+    they first appear (one linear pass when each item has one category, else an Arrow group-by of the pairs)."""
     from recexplain.data.behavior import taobao
 
     rows = "1,10,5,pv,1\n2,11,3,pv,2\n1,10,2,pv,3\n3,12,9,buy,4\n2,10,5,pv,5\n3,11,8,fav,6\n1,10,7,pv,7\n"
@@ -111,6 +112,9 @@ def test_taobao_items_with_several_categories_keep_them_in_order_of_first_appear
     assert taobao._read_clean_columns(tmp_path / "UserBehavior.csv") is not None  # the fast path is taken
     columnar = load_taobao(tmp_path).item_attributes
     assert list(columnar.items()) == [("10", ["5", "2", "7"]), ("11", ["3", "8"]), ("12", ["9"])]
+    items = pa.array([10, 11, 10, 12]).dictionary_encode()
+    assert taobao._first_categories(items, pa.chunked_array([[5, 3, 2, 9]])) is None  # item 10: two categories
+    assert taobao._first_categories(items, pa.chunked_array([[5, 3, 5, 9]])) == {"10": ["5"], "11": ["3"], "12": ["9"]}
     monkeypatch.setattr(taobao, "_read_clean_columns", lambda path: None)
     assert list(load_taobao(tmp_path).item_attributes.items()) == list(columnar.items())
 
