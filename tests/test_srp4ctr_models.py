@@ -105,6 +105,13 @@ class TestSRP4CTRForCTRPrediction(CTRModelTester):
     model_class, name = SRP4CTRForCTRPrediction, "srp4ctr"
 
 
+class TestSRP4CTRWithAttributeTokens(CTRModelTester):
+    model_class, name = SRP4CTRForCTRPrediction, "srp4ctr"
+
+    def get_config(self):
+        return CONFIGS["srp4ctr"](attribute_input="token")
+
+
 class TestDINForCTRPrediction(CTRModelTester):
     model_class, name = DINForCTRPrediction, "din"
 
@@ -146,6 +153,11 @@ class TestSRP4CTRForPreTraining(ModelTesterMixin):
         return {"loss": (), "last_hidden_state": (*inputs["history_item_ids"].shape, config.hidden_size)}
 
 
+class TestSRP4CTRForPreTrainingWithAttributeTokens(TestSRP4CTRForPreTraining):
+    def get_config(self):
+        return CONFIGS["srp4ctr"](attribute_input="token")
+
+
 # -- configs ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("bad", [
     dict(hidden_size=30, num_attention_heads=4),
@@ -157,6 +169,7 @@ class TestSRP4CTRForPreTraining(ModelTesterMixin):
     dict(mlp_activation="tanh"),
     dict(hidden_dropout_prob=1.0),
     dict(num_query_tokens=0),
+    dict(attribute_input="concat"),
 ])
 def test_srp4ctr_config_rejects_bad_values(bad):
     with pytest.raises(ValueError):
@@ -228,6 +241,38 @@ def test_causal_encoder_never_sees_later_events():
     torch.testing.assert_close(encoder(**padded).last_hidden_state[1, :-2], before[1, :-2], rtol=0, atol=1e-6)
     model = SRP4CTRForCTRPrediction(config).eval()
     assert torch.isfinite(model(**batch).logits).all()
+
+
+def test_attribute_tokens():
+    """`attribute_input="token"`: each event's attributes are a token of their own after the event's (the keys
+    cover 2L tokens), padding and masked originals stay invisible, and folded scoring still equals one candidate
+    at a time."""
+    config = CONFIGS["srp4ctr"](attribute_input="token")
+    model = SRP4CTRForCTRPrediction(config).eval()
+    batch = without_labels(ctr_batch(config, num_candidates=5))
+    history = {k: v for k, v in batch.items() if k.startswith("history")}
+    encoded = model.srp4ctr(**history, output_key_values=True)
+    L = batch["history_item_ids"].shape[1]
+    assert encoded.last_hidden_state.shape[1] == L and encoded.key_values[0][0].shape[2] == 2 * L
+    folded = model(**batch).logits
+    single = [model(**{**batch, "candidate_item_ids": batch["candidate_item_ids"][:, n:n + 1],
+                       "candidate_attr_ids": batch["candidate_attr_ids"][:, n:n + 1]}).logits for n in range(5)]
+    torch.testing.assert_close(folded, torch.cat(single, dim=1), rtol=0, atol=1e-5)
+    padded = {k: v.clone() for k, v in batch.items()}
+    padded["history_item_ids"][1, -2:], padded["history_attr_ids"][1, -2:] = 5, 4
+    torch.testing.assert_close(model(**padded).logits, folded, rtol=0, atol=1e-6)
+    other = {k: v.clone() for k, v in batch.items()}
+    other["history_attr_ids"][0, 2, 0] = 4 if other["history_attr_ids"][0, 2, 0] != 4 else 5  # an attribute changes
+    assert not torch.allclose(model(**other).logits[0], folded[0])
+    summed = SRP4CTRForCTRPrediction(CONFIGS["srp4ctr"]()).eval()
+    summed.load_state_dict(model.state_dict())  # the same weights, attributes summed into the events instead
+    assert not torch.allclose(summed(**batch).logits, folded)
+    pretraining = SRP4CTRForPreTraining(config).eval()
+    masked = pretraining_batch(config)
+    changed = {k: v.clone() for k, v in masked.items()}
+    changed["labels_item_attr"][:, 1, 0] = 5  # the masked event's original attributes are not an input
+    torch.testing.assert_close(pretraining(**changed).last_hidden_state, pretraining(**masked).last_hidden_state,
+                               rtol=0, atol=0)
 
 
 def test_tower_uses_encoder_key_value_of_each_layer():

@@ -92,6 +92,10 @@ class PretrainingModelArguments(EncoderArguments):
         default=SRP4CTRConfig.attr_loss, metadata={"help": "softmax (cross-entropy per masked attribute) or bce "
                                                            "(multi-label over the whole attribute vocabulary; worse "
                                                            "on Taobao validation)"})
+    attribute_input: str = field(
+        default=SRP4CTRConfig.attribute_input,
+        metadata={"help": "how item attributes enter the encoder: sum (added to the event) or token (a separate "
+                          "token after each event)"})
     item_id_loss_weight: float = field(default=1.0, metadata={"help": "weight of the masked item-id loss"})
     item_attr_loss_weight: float = field(default=1.0, metadata={"help": "weight of the masked attribute loss"})
     behavior_loss_weight: float = field(default=1.0, metadata={"help": "weight of the masked behaviour loss"})
@@ -103,7 +107,7 @@ class PretrainingModelArguments(EncoderArguments):
         return SRP4CTRConfig.from_feature_map(
             feature_map, use_side_info=self.use_side_info, item_loss=self.item_loss,
             num_sampled_negatives=self.num_sampled_negatives, attr_loss=self.attr_loss,
-            pretraining_loss_weights=weights, **self.encoder_kwargs())
+            attribute_input=self.attribute_input, pretraining_loss_weights=weights, **self.encoder_kwargs())
 
 
 @dataclass

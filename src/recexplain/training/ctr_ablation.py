@@ -31,6 +31,7 @@ ABLATIONS = {
         "item0.4": {"item_mask_prob": 0.4}, "behavior0": {"behavior_mask_prob": 0.0},
     }),
     "attr_loss": (("srp4ctr_fgbert",), {"softmax": {}, "bce": {"attr_loss": "bce"}}),
+    "attribute_input": (("srp4ctr_fgbert",), {"sum": {}, "token": {"attribute_input": "token"}}),
     "pretrain_length": (("srp4ctr_bert", "srp4ctr_fgbert"), {  # the budget in use (steps, else epochs) x factor
         "default": {}, **{name: {"pretrain_steps": f, "pretrain_epochs": f}
                           for name, f in (("half", 0.5), ("double", 2.0), ("x4", 4.0), ("x8", 8.0))},

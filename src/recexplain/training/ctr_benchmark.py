@@ -77,6 +77,7 @@ class BenchmarkSettings:
     behavior_mask_prob: float = BEHAVIOR_MASK_PROB
     max_windows_per_user: int = 4
     attr_loss: str = SRP4CTRConfig.attr_loss
+    attribute_input: str = SRP4CTRConfig.attribute_input  # of the pre-trained encoders
     loss_weights: Optional[Union[dict, str]] = None  # per-field weights ({"behavior": 0, ...}; others 1), or
     # "log_vocab": each field's loss divided by the log of its vocabulary size (scaled so item_id's weight is 1)
     # CTR
@@ -142,7 +143,7 @@ def pretrain(data, settings: BenchmarkSettings, use_side_info: bool, seed: int, 
         use_side_info=use_side_info, hidden_size=settings.hidden_size, num_hidden_layers=settings.num_hidden_layers,
         num_attention_heads=settings.num_attention_heads, intermediate_size=settings.intermediate_size,
         hidden_dropout_prob=settings.hidden_dropout_prob, attr_loss=settings.attr_loss,
-        item_loss="sampled_softmax" if data.feature_map.vocab_size("item_id") > 20000 else "full_softmax",
+        attribute_input=settings.attribute_input, item_loss="sampled_softmax" if data.feature_map.vocab_size("item_id") > 20000 else "full_softmax",
         **(field_loss_weights(settings.loss_weights, data.feature_map) if use_side_info else {}))
     training_args = PretrainingTrainingArguments(**_training_args(
         output_dir / "checkpoints", seed, save_strategy="no",

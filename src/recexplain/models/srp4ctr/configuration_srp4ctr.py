@@ -5,6 +5,7 @@ PRETRAINING_FIELDS = ("item_id", "item_attr", "behavior", "time_gap")
 ITEM_LOSSES = ("full_softmax", "sampled_softmax")
 NEGATIVE_SAMPLERS = ("uniform", "log_uniform")
 ATTR_LOSSES = ("bce", "softmax")
+ATTRIBUTE_INPUTS = ("sum", "token")
 
 
 class SRP4CTRConfig(CTRTransformerConfig):
@@ -28,6 +29,10 @@ class SRP4CTRConfig(CTRTransformerConfig):
         num_query_layers (`int`): layers of the querying transformer.
         causal_attention (`bool`): each event attends only to itself and earlier events (SASRec's
             unidirectional encoder) instead of the whole history; the CTR tower still reads every position.
+        attribute_input (`str`): how an event's item attributes enter the encoder: `"sum"` = their mean embedding
+            added to the event's (the default), `"token"` = as a separate token right after the event's, at the
+            same position (the sequence is twice as long; the heads and the querying transformer read the event
+            tokens, the CTR tower attends to both).
     """
 
     model_type = "srp4ctr"
@@ -41,6 +46,7 @@ class SRP4CTRConfig(CTRTransformerConfig):
     num_query_tokens: int = 4
     num_query_layers: int = 1
     causal_attention: bool = False
+    attribute_input: str = "sum"
 
     def __post_init__(self, **kwargs):
         weights = {field: 1.0 for field in PRETRAINING_FIELDS}
@@ -54,6 +60,8 @@ class SRP4CTRConfig(CTRTransformerConfig):
             raise ValueError(f"item_loss must be one of {ITEM_LOSSES}, got {self.item_loss!r}")
         if self.negative_sampler not in NEGATIVE_SAMPLERS:
             raise ValueError(f"negative_sampler must be one of {NEGATIVE_SAMPLERS}, got {self.negative_sampler!r}")
+        if self.attribute_input not in ATTRIBUTE_INPUTS:
+            raise ValueError(f"attribute_input must be one of {ATTRIBUTE_INPUTS}, got {self.attribute_input!r}")
         if self.attr_loss not in ATTR_LOSSES:
             raise ValueError(f"attr_loss must be one of {ATTR_LOSSES}, got {self.attr_loss!r}")
         if self.num_sampled_negatives < 1:

@@ -98,18 +98,22 @@ class FieldEmbeddings(nn.Module):
             self.behavior_embeddings = nn.Embedding(config.behavior_vocab_size, size, padding_idx=pad)
             self.time_embeddings = nn.Embedding(config.time_vocab_size, size, padding_idx=pad)
 
-    def items(self, item_ids: torch.Tensor, attr_ids: torch.Tensor = None) -> torch.Tensor:
-        """`item_ids [*]`, `attr_ids [*, A]` -> `[*, H]`."""
+    def items(self, item_ids: torch.Tensor, attr_ids: torch.Tensor = None, with_attributes: bool = True) -> torch.Tensor:
+        """`item_ids [*]`, `attr_ids [*, A]` -> `[*, H]` (`with_attributes=False`: the item id's alone)."""
         embeds = self.item_embeddings(item_ids)  # [*, H]
-        if self.use_side_info:
-            if attr_ids is None:
-                raise ValueError("attr_ids are required when config.use_side_info=True")
-            embeds = embeds + masked_mean(self.attr_embeddings(attr_ids), attr_ids != self.pad_token_id)  # [*, H]
+        if self.use_side_info and with_attributes:
+            embeds = embeds + self.attributes(attr_ids)  # [*, H]
         return embeds
 
-    def events(self, item_ids, attr_ids=None, behavior_ids=None, time_ids=None) -> torch.Tensor:
+    def attributes(self, attr_ids: torch.Tensor) -> torch.Tensor:
+        """`attr_ids [*, A]` -> the mean of their embeddings `[*, H]` (PAD slots ignored)."""
+        if attr_ids is None:
+            raise ValueError("attr_ids are required when config.use_side_info=True")
+        return masked_mean(self.attr_embeddings(attr_ids), attr_ids != self.pad_token_id)
+
+    def events(self, item_ids, attr_ids=None, behavior_ids=None, time_ids=None, with_attributes: bool = True):
         """History events `[B, L]` (+ `attr_ids [B, L, A]`) -> `[B, L, H]`."""
-        embeds = self.items(item_ids, attr_ids)  # [B, L, H]
+        embeds = self.items(item_ids, attr_ids, with_attributes)  # [B, L, H]
         if self.use_side_info:
             if behavior_ids is None or time_ids is None:
                 raise ValueError("behavior_ids and time_ids are required when config.use_side_info=True")

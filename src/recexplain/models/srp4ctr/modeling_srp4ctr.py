@@ -110,19 +110,32 @@ class FrozenEncoderMixin:
 
 
 class SRP4CTREmbeddings(nn.Module):
-    """Fused field embeddings + position embeddings, LayerNorm, dropout: `[B, L]` ids -> `[B, L, H]`."""
+    """Fused field embeddings + position embeddings, LayerNorm, dropout: `[B, L]` ids -> `[B, T, H]`, `T = L`
+    (`config.attribute_input="sum"`), or `T = 2L` with each event's attribute token right after its event
+    token, at the same position (`"token"`, with side information)."""
 
     def __init__(self, config):
         super().__init__()
         self.fields = FieldEmbeddings(config)
+        self.attribute_tokens = config.use_side_info and config.attribute_input == "token"
         self.position_embeddings = nn.Embedding(config.max_seq_len, config.hidden_size)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, item_ids, attr_ids=None, behavior_ids=None, time_ids=None):
-        positions = torch.arange(item_ids.shape[1], device=item_ids.device)  # [L]
-        embeds = self.fields.events(item_ids, attr_ids, behavior_ids, time_ids) + self.position_embeddings(positions)
-        return self.dropout(self.LayerNorm(embeds))  # [B, L, H]
+        positions = self.position_embeddings(torch.arange(item_ids.shape[1], device=item_ids.device))  # [L, H]
+        if not self.attribute_tokens:
+            embeds = self.fields.events(item_ids, attr_ids, behavior_ids, time_ids) + positions  # [B, L, H]
+        else:
+            events = self.fields.events(item_ids, None, behavior_ids, time_ids, with_attributes=False)  # [B, L, H]
+            attributes = self.fields.attributes(attr_ids)  # [B, L, H]
+            embeds = torch.stack([events, attributes], dim=2) + positions[:, None]  # [B, L, 2, H]
+            embeds = embeds.flatten(1, 2)  # [B, 2L, H]: event_1, attributes_1, event_2, ...
+        return self.dropout(self.LayerNorm(embeds))
+
+    def token_mask(self, history_mask: torch.Tensor) -> torch.Tensor:
+        """The events' mask `[B, L]` as the mask of the encoder's tokens `[B, T]`."""
+        return history_mask.repeat_interleave(2, dim=1) if self.attribute_tokens else history_mask
 
 
 class SRP4CTRModel(SRP4CTRPreTrainedModel):
@@ -150,25 +163,29 @@ class SRP4CTRModel(SRP4CTRPreTrainedModel):
             history_item_ids `[B, L]`, history_attr_ids `[B, L, A]`, history_behavior_ids `[B, L]`,
             history_time_ids `[B, L]`: field ids (masked positions carry [MASK]).
             history_mask `[B, L]`: 1 = real event, 0 = padding (default: `history_item_ids != PAD`).
+
+        States are the events' `[B, L, H]`; key/values cover every token `[B, nh, T, hd]` (`T = 2L` with
+        `config.attribute_input="token"`, masked by `embeddings.token_mask(history_mask)`).
         """
         if history_item_ids.shape[1] > self.config.max_seq_len:
             raise ValueError(f"history length {history_item_ids.shape[1]} > config.max_seq_len {self.config.max_seq_len}")
         if history_mask is None:
             history_mask = history_item_ids != self.config.pad_token_id
-        hidden = self.embeddings(history_item_ids, history_attr_ids, history_behavior_ids, history_time_ids)  # [B, L, H]
-        mask = extended_attention_mask(history_mask, hidden.dtype)  # [B, 1, 1, L]
+        hidden = self.embeddings(history_item_ids, history_attr_ids, history_behavior_ids, history_time_ids)  # [B, T, H]
+        mask = extended_attention_mask(self.embeddings.token_mask(history_mask), hidden.dtype)  # [B, 1, 1, T]
         if self.config.causal_attention:  # no event sees a later one
             length = hidden.shape[1]
-            later = torch.ones(length, length, dtype=torch.bool, device=hidden.device).triu(1)  # [L, L]
-            mask = mask.expand(-1, -1, length, -1).masked_fill(later, torch.finfo(hidden.dtype).min)  # [B, 1, L, L]
+            later = torch.ones(length, length, dtype=torch.bool, device=hidden.device).triu(1)  # [T, T]
+            mask = mask.expand(-1, -1, length, -1).masked_fill(later, torch.finfo(hidden.dtype).min)  # [B, 1, T, T]
         all_hidden, key_values = [hidden], []
         for layer in self.layers:
-            hidden, key_value = layer(hidden, mask)  # [B, L, H], 2 x [B, nh, L, hd]
+            hidden, key_value = layer(hidden, mask)  # [B, T, H], 2 x [B, nh, T, hd]
             all_hidden.append(hidden)
             key_values.append(key_value)
+        events = slice(None, None, 2) if self.embeddings.attribute_tokens else slice(None)
         return SRP4CTRModelOutput(
-            last_hidden_state=hidden,
-            hidden_states=tuple(all_hidden) if output_hidden_states else None,
+            last_hidden_state=hidden[:, events],
+            hidden_states=tuple(h[:, events] for h in all_hidden) if output_hidden_states else None,
             key_values=tuple(key_values) if output_key_values else None,
         )
 
@@ -352,7 +369,8 @@ class SRP4CTRForCTRPrediction(FrozenEncoderMixin, CTRPredictionMixin, SRP4CTRPre
                      candidate_item_ids, candidate_attr_ids, user_ids) -> torch.Tensor:
         encoded = self.srp4ctr(history_item_ids, history_attr_ids, history_behavior_ids, history_time_ids,
                                history_mask, output_key_values=True)
-        mask = extended_attention_mask(history_mask, encoded.last_hidden_state.dtype)  # [B, 1, 1, L]
+        mask = extended_attention_mask(self.srp4ctr.embeddings.token_mask(history_mask),
+                                       encoded.last_hidden_state.dtype)  # [B, 1, 1, T]
         fields = self.srp4ctr.embeddings.fields
         candidates = self.dropout(self.candidate_norm(fields.items(candidate_item_ids, candidate_attr_ids)))  # [B, N, H]
         for layer, key_value in zip(self.tower, encoded.key_values):
