@@ -116,6 +116,33 @@ def test_build_ctr_model_loads_pretrained_encoders(tmp_path):
             CTRModelArguments(causal_attention=True, **bad)
 
 
+def test_encoder_learning_rate_ratio(tmp_path):
+    """`--encoder_learning_rate_ratio r`: the encoder's parameters (`srp4ctr.*`) train at r x the learning rate,
+    every other trainable parameter at the learning rate, each exactly once; the schedule scales both."""
+    from recexplain.models.srp4ctr import SRP4CTRConfig, SRP4CTRForCTRPrediction
+    from recexplain.training.ctr import CTRTrainer, CTRTrainingArguments
+
+    model = SRP4CTRForCTRPrediction(SRP4CTRConfig(item_vocab_size=20, attr_vocab_size=8, behavior_vocab_size=5,
+                                                  time_vocab_size=6, user_vocab_size=5, max_seq_len=4, max_attrs=2,
+                                                  hidden_size=16, num_hidden_layers=1, intermediate_size=32))
+    plain = dict(output_dir=str(tmp_path), eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
+    args = CTRTrainingArguments(**plain, learning_rate=1e-3, encoder_learning_rate_ratio=0.1, warmup_steps=0,
+                                lr_scheduler_type="linear")
+    trainer = CTRTrainer(model=model, args=args)
+    trainer.create_optimizer_and_scheduler(num_training_steps=10)
+    lr_of = {id(p): g["lr"] for g in trainer.optimizer.param_groups for p in g["params"]}
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    assert len(lr_of) == sum(len(g["params"]) for g in trainer.optimizer.param_groups) == len(named)
+    for name, param in named:
+        assert lr_of[id(param)] == pytest.approx(1e-4 if name.startswith("srp4ctr.") else 1e-3), name
+    trainer.lr_scheduler.step()  # linear decay: both groups at 9/10 of their start
+    assert sorted({round(g["lr"], 9) for g in trainer.optimizer.param_groups}) == [9e-5, 9e-4]
+    assert len(CTRTrainer(model=model, args=CTRTrainingArguments(**plain)).create_optimizer()
+               .param_groups) == 2  # ratio 1: transformers' own two groups (decay / no decay)
+    with pytest.raises(ValueError, match="encoder_learning_rate_ratio"):
+        CTRTrainingArguments(**plain, encoder_learning_rate_ratio=0.0)
+
+
 def test_benchmark_json_and_plot(tmp_path):
     from recexplain.training.ctr_benchmark import BENCHMARK_MODELS, QUICK, run_benchmark
     from recexplain.training.ctr_plots import ctr_benchmark_table, ctr_paired_table, plot_ctr_benchmark

@@ -209,6 +209,35 @@ class CTRTrainingArguments(TrainingArguments):
     early_stopping_patience: int = field(
         default=2, metadata={"help": "stop after N validations without improvement (0 = off)"}
     )
+    encoder_learning_rate_ratio: float = field(
+        default=1.0, metadata={"help": "learning rate of the SRP4CTR encoder's parameters (a pre-trained one's) as a "
+                                       "fraction of --learning_rate; the CTR tower and heads keep --learning_rate"})
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0 < self.encoder_learning_rate_ratio <= 1e3:
+            raise ValueError(f"encoder_learning_rate_ratio must be in (0, 1000], got {self.encoder_learning_rate_ratio} "
+                             "(freeze the encoder with --freeze_encoder true instead of a ratio of 0)")
+
+
+class CTRTrainer(Trainer):
+    """`Trainer` whose optimiser gives the SRP4CTR encoder's parameters (`srp4ctr.*`) the learning rate times
+    `args.encoder_learning_rate_ratio` (the schedule scales both alike)."""
+
+    def create_optimizer(self, model=None):
+        new = self.optimizer is None
+        optimizer = super().create_optimizer(model)
+        ratio = getattr(self.args, "encoder_learning_rate_ratio", 1.0)
+        if new and ratio != 1.0:
+            encoder = {id(p) for n, p in (model or self.model).named_parameters() if n.startswith("srp4ctr.")}
+            groups = []
+            for group in optimizer.param_groups:  # no state yet: regroup each (decay / no decay) group in two
+                for params, scale in (([p for p in group["params"] if id(p) in encoder], ratio),
+                                      ([p for p in group["params"] if id(p) not in encoder], 1.0)):
+                    if params:
+                        groups.append({**group, "params": params, "lr": group["lr"] * scale})
+            optimizer.param_groups = groups
+        return optimizer
 
 
 # Pre-training length (also the benchmark's): on Amazon Beauty at convergence, 4x and 8x the benchmark's former 600
@@ -293,9 +322,9 @@ def train_ctr(model, feature_map, examples: CTRExamples, training_args: CTRTrain
     callbacks = []
     if getattr(training_args, "early_stopping_patience", 0) and training_args.load_best_model_at_end:
         callbacks.append(EarlyStoppingCallback(training_args.early_stopping_patience))
-    trainer = Trainer(model=model, args=training_args, train_dataset=examples.train,
-                      eval_dataset=examples.validation, data_collator=CTRCollator(feature_map),
-                      compute_metrics=ctr_compute_metrics(examples.validation), callbacks=callbacks)
+    trainer = CTRTrainer(model=model, args=training_args, train_dataset=examples.train,
+                         eval_dataset=examples.validation, data_collator=CTRCollator(feature_map),
+                         compute_metrics=ctr_compute_metrics(examples.validation), callbacks=callbacks)
     trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     return trainer
 

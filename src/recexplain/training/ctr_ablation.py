@@ -32,6 +32,9 @@ ABLATIONS = {
     }),
     "attr_loss": (("srp4ctr_fgbert",), {"softmax": {}, "bce": {"attr_loss": "bce"}}),
     "attribute_input": (("srp4ctr_fgbert",), {"sum": {}, "token": {"attribute_input": "token"}}),
+    "encoder_learning_rate": (("srp4ctr_fgbert",), {  # the pre-trained encoder's share of the CTR learning rate
+        "1": {}, "0.3": {"encoder_learning_rate_ratio": 0.3}, "0.1": {"encoder_learning_rate_ratio": 0.1},
+    }),
     "pretrain_length": (("srp4ctr_bert", "srp4ctr_fgbert"), {  # the budget in use (steps, else epochs) x factor
         "default": {}, **{name: {"pretrain_steps": f, "pretrain_epochs": f}
                           for name, f in (("half", 0.5), ("double", 2.0), ("x4", 4.0), ("x8", 8.0))},

@@ -94,6 +94,7 @@ class BenchmarkSettings:
     max_test_users: Optional[int] = None
     eval_batch_size: int = 64
     freeze_encoder: Optional[bool] = None  # None: each model's default (din_qformer frozen, srp4ctr fine-tuned)
+    encoder_learning_rate_ratio: float = 1.0  # a pre-trained encoder's CTR learning rate / ctr_learning_rate
     num_query_tokens: int = SRP4CTRConfig.num_query_tokens
     n_bootstrap: int = 1000
     negative_seed: int = 0
@@ -179,6 +180,7 @@ def finetune(data, examples, settings: BenchmarkSettings, model: str, seed: int,
                       save_steps=every)
     training_args = CTRTrainingArguments(**_training_args(
         work_dir / model, seed, **budget, learning_rate=settings.ctr_learning_rate,
+        encoder_learning_rate_ratio=settings.encoder_learning_rate_ratio if model in NEEDS else 1.0,
         per_device_train_batch_size=settings.ctr_batch_size, per_device_eval_batch_size=settings.eval_batch_size,
         early_stopping_patience=settings.early_stopping_patience, save_total_limit=1))
     set_seed(seed)
