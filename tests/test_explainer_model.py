@@ -181,6 +181,7 @@ def test_config_round_trip_and_presets(tmp_path):
         dict(backbone="causal_lm", lm_config=tiny_lm_config()),  # no entity block
         dict(backbone="causal_lm", lm_config=tiny_lm_config(VOCAB + 1), entity_token_start=10, num_entity_tokens=5),
         dict(entity_token_start=30, num_entity_tokens=20),
+        dict(eos_loss_weight=0.0),
     ],
 )
 def test_config_rejects_bad_values(kwargs):
@@ -287,6 +288,24 @@ def test_text_loss_is_shifted_cross_entropy():
     expected = -log_probs[keep].gather(1, targets[keep, None]).mean()
     torch.testing.assert_close(out.text_loss, expected)
     assert keep.sum() == 4  # 3 words + <eos>
+
+
+def test_eos_loss_weight_weights_the_end_targets_of_the_text_loss(tmp_path):
+    """`eos_loss_weight` w: the text loss is sum(weight x token loss) / sum(weight), `<eos>` targets weighted w;
+    saved and loaded with the config; w = 1 is the plain cross entropy."""
+    ids, mask = left_pad([SEQ_A, SEQ_B])
+    labels = labels_for(ids, mask)
+    plain = make_model()(ids, attention_mask=mask, labels=labels)
+    model = make_model(tiny_config(eos_loss_weight=0.25))
+    weighted = model(ids, attention_mask=mask, labels=labels)
+    targets = labels[:, 1:]
+    keep = targets != -100
+    token_losses = -plain.logits[:, :-1].log_softmax(-1)[keep].gather(1, targets[keep, None]).squeeze(1)
+    weights = torch.where(targets[keep] == EOS, 0.25, 1.0)
+    torch.testing.assert_close(weighted.text_loss, (weights * token_losses).sum() / weights.sum())
+    assert not torch.isclose(weighted.text_loss, plain.text_loss)
+    model.save_pretrained(tmp_path)
+    assert RecExplainerForConditionalGeneration.from_pretrained(tmp_path).config.eos_loss_weight == 0.25
 
 
 def test_saved_generation_config_keeps_the_special_tokens(tmp_path):

@@ -67,6 +67,10 @@ class ExplainerModelArguments:
         default=DEFAULT_LOSS_WEIGHTS["unlikelihood"],
         metadata={"help": "weight of the token-level unlikelihood loss against repeated words (PETER: none)"},
     )
+    eos_loss_weight: float = field(
+        default=RecExplainerConfig.eos_loss_weight,
+        metadata={"help": "weight of the <eos> targets in the text loss (below 1: longer explanations; PETER: 1)"},
+    )
     max_explanation_length: int = field(
         default=EXPLANATION_WORDS, metadata={"help": "explanation words kept (PETER: 15)"})
     layer_norm_position: str = field(
@@ -139,7 +143,7 @@ def build_explainer(args: ExplainerModelArguments, tokenizer):
             "text": args.text_loss_weight, "rating": args.rating_loss_weight, "context": args.context_loss_weight,
             "unlikelihood": args.unlikelihood_loss_weight,
         },
-        min_rating=float(RATINGS[0]), max_rating=float(RATINGS[-1]),
+        eos_loss_weight=args.eos_loss_weight, min_rating=float(RATINGS[0]), max_rating=float(RATINGS[-1]),
     )
     if args.model_type != "causal_lm":
         config = RecExplainerConfig(

@@ -61,6 +61,9 @@ class RecExplainerConfig(PreTrainedConfig):
             `"unlikelihood"` losses (`DEFAULT_LOSS_WEIGHTS`: PETER's 1.0, 0.1, 1.0, and 3.0; PETER has no
             unlikelihood term). The unlikelihood term is token-level unlikelihood training (Welleck et al., 2019):
             each step's probability of the words already in the explanation is pushed down, against greedy loops.
+        eos_loss_weight (`float`): weight of the `<eos>` targets in the text loss (a class weight of the cross
+            entropy, which is then averaged over the summed weights; 1.0: plain cross entropy, as PETER). Below 1
+            the model learns a lower probability of stopping, so greedy explanations get longer.
         lm_head_bias (`bool`): give the next-word head a bias (PETER's `hidden2token` has one: a learned unigram
             log-prior shared by the next-word and context heads); `"peter"` backbone only.
         tie_word_embeddings (`bool`, *optional*): tie the next-word head to the word embeddings. Defaults to `False`
@@ -100,6 +103,7 @@ class RecExplainerConfig(PreTrainedConfig):
     min_rating: float = 1.0
     max_rating: float = 5.0
     loss_weights: dict[str, float] | None = None
+    eos_loss_weight: float = 1.0
     lm_head_bias: bool = False
     tie_word_embeddings: bool | None = None
     backbone: str = "peter"
@@ -184,6 +188,8 @@ class RecExplainerConfig(PreTrainedConfig):
             raise ValueError(f"`min_rating` ({self.min_rating}) must be below `max_rating` ({self.max_rating})")
         if set(self.loss_weights) != set(LOSS_NAMES) or any(w < 0 for w in self.loss_weights.values()):
             raise ValueError(f"`loss_weights` takes non-negative weights for {LOSS_NAMES}, got {self.loss_weights}")
+        if not 0.0 < self.eos_loss_weight <= 1e3:
+            raise ValueError(f"`eos_loss_weight` must be in (0, 1000], got {self.eos_loss_weight}")
         if self.max_position_embeddings <= self.prefix_length:
             raise ValueError("`max_position_embeddings` must exceed the prefix length")
         for name in ("pad_token_id", "bos_token_id", "eos_token_id"):

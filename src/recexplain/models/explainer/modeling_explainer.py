@@ -516,6 +516,15 @@ class RecExplainerForConditionalGeneration(RecExplainerPreTrainedModel, Generati
         ids = (self.config.eos_token_id, self.config.bos_token_id, self.config.pad_token_id)
         return tuple(token for token in ids if token is not None)
 
+    def _text_class_weights(self, vocab_size: int, device) -> torch.FloatTensor | None:
+        """Class weights `[V]` of the text loss: `config.eos_loss_weight` for `<eos>`, 1 elsewhere; None (plain
+        cross entropy) when that weight is 1 or there is no `<eos>` id."""
+        if self.config.eos_loss_weight == 1.0 or self.config.eos_token_id is None:
+            return None
+        weights = torch.ones(vocab_size, device=device)
+        weights[self.config.eos_token_id] = self.config.eos_loss_weight
+        return weights
+
     @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
     def forward(
         self,
@@ -571,7 +580,8 @@ class RecExplainerForConditionalGeneration(RecExplainerPreTrainedModel, Generati
         if labels is not None:
             labels = labels.to(logits.device)
             text_loss = F.cross_entropy(
-                logits[:, :-1].reshape(-1, logits.shape[-1]).float(), labels[:, 1:].reshape(-1), ignore_index=-100
+                logits[:, :-1].reshape(-1, logits.shape[-1]).float(), labels[:, 1:].reshape(-1), ignore_index=-100,
+                weight=self._text_class_weights(logits.shape[-1], logits.device),
             )
             if self.config.loss_weights["unlikelihood"] > 0:
                 unlikelihood_loss = token_unlikelihood_loss(logits[:, :-1], labels[:, 1:], self._special_token_ids())
