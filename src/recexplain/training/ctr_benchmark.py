@@ -94,7 +94,7 @@ class BenchmarkSettings:
     max_test_users: Optional[int] = None
     eval_batch_size: int = 64
     freeze_encoder: Optional[bool] = None  # None: each model's default (din_qformer frozen, srp4ctr fine-tuned)
-    encoder_learning_rate_ratio: float = 1.0  # a pre-trained encoder's CTR learning rate / ctr_learning_rate
+    encoder_learning_rate_ratio: float = CTRTrainingArguments.encoder_learning_rate_ratio  # of the pre-trained encoders
     num_query_tokens: int = SRP4CTRConfig.num_query_tokens
     n_bootstrap: int = 1000
     negative_seed: int = 0
@@ -144,7 +144,8 @@ def pretrain(data, settings: BenchmarkSettings, use_side_info: bool, seed: int, 
         use_side_info=use_side_info, hidden_size=settings.hidden_size, num_hidden_layers=settings.num_hidden_layers,
         num_attention_heads=settings.num_attention_heads, intermediate_size=settings.intermediate_size,
         hidden_dropout_prob=settings.hidden_dropout_prob, attr_loss=settings.attr_loss,
-        attribute_input=settings.attribute_input, item_loss="sampled_softmax" if data.feature_map.vocab_size("item_id") > 20000 else "full_softmax",
+        attribute_input=settings.attribute_input,
+        item_loss="sampled_softmax" if data.feature_map.vocab_size("item_id") > 20000 else "full_softmax",
         **(field_loss_weights(settings.loss_weights, data.feature_map) if use_side_info else {}))
     training_args = PretrainingTrainingArguments(**_training_args(
         output_dir / "checkpoints", seed, save_strategy="no",
