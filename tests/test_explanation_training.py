@@ -173,18 +173,35 @@ def test_benchmark_script_quick(tmp_path, monkeypatch):
         _run("benchmark_explainer.py", ["--output", str(merged_path), "--merge", f"{output},{output}"], monkeypatch)
 
 
-def test_text_score_gives_stock_sentences_and_loops_no_credit():
-    from recexplain.training.explainer_evaluation import text_score
+def test_text_score_gives_stock_phrases_word_salad_and_loops_little_credit():
+    """People's sentences about the right product beat one stock sentence for everyone, the same sentences padded
+    with a stock phrase, and word salad, which has every reference word (BLEU-1 100) in no order people wrote."""
+    from recexplain.training.explainer_evaluation import explanation_scores, text_score
 
-    stock = text_score({"bleu1": 13.0, "rougeL": 13.3, "usr": 0.004, "repeat_rate": 0.0})  # one stock sentence
-    assert stock == pytest.approx(13.15 * 0.04)
-    assert text_score({"bleu1": 8.7, "rougeL": 13.3, "usr": 0.55, "repeat_rate": 0.0}) == pytest.approx(11.0)
-    assert text_score({"bleu1": 8.7, "rougeL": 13.3, "usr": 0.55, "repeat_rate": 0.5}) == pytest.approx(5.5)
+    products = ("strap", "tuner", "cable", "pick", "stand", "capo")
+    references = [f"the {p} {tail}" for p, tail in zip(products, (
+        "fits my guitar well", "is very accurate and easy to read", "is quiet and well made",
+        "feels good in my hand", "holds my guitar safely", "keeps the strings in tune"))]
+    records = [{"explanation": r, "feature": p, "rating": 5.0} for r, p in zip(references, products)]
+    people = [f"the {p} {tail}" for p, tail in zip(products, (
+        "is well made", "fits my guitar well", "is very accurate", "feels good", "is quiet", "holds my guitar"))]
+    stock = ["the product is great and i would recommend it to anyone"] * len(records)
+    padded = [f"{s} and i would recommend it" for s in people]
+    salad = [" ".join(reversed(r.split())) for r in references]  # the references' words, no bigram of theirs
+    scores = {name: explanation_scores(texts, None, records, list(products))
+              for name, texts in (("people", people), ("stock", stock), ("padded", padded), ("salad", salad))}
+    assert scores["salad"]["bleu1"] == pytest.approx(100.0) and scores["salad"]["phrase_precision"] == 0.0
+    assert scores["stock"]["phrase_precision"] == 0.0 < scores["padded"]["phrase_precision"] < 0.5
+    assert all(text_score(scores["people"]) > text_score(scores[name]) for name in ("stock", "padded", "salad"))
+    looping = dict(scores["people"], repeat_rate=0.5)
+    assert text_score(looping) == pytest.approx(text_score(scores["people"]) / 2)
+    assert text_score({"bleu1": 13.0, "rougeL": 13.3, "repeat_rate": 0.0, "phrase_precision": 0.5}) == \
+        pytest.approx(13.15 * 0.5)
 
 
 def test_decoding_choice_cannot_buy_bleu_with_length():
-    """Words padded on to reach the references' length lift BLEU-1 (its brevity penalty goes away) and the mean
-    text score while ROUGE-L falls: that decoding is not chosen; one that raises both is."""
+    """Words padded on to reach the references' length lift BLEU-1 (its brevity penalty goes away) while ROUGE-L
+    falls: that decoding is not chosen; one that raises both is."""
     from recexplain.training.explainer_evaluation import (
         DECODING_CANDIDATES, SELECTION_DECODING, best_decoding, explanation_scores, text_score,
     )
@@ -199,9 +216,12 @@ def test_decoding_choice_cannot_buy_bleu_with_length():
     for kwargs, texts in ((SELECTION_DECODING, short), (DECODING_CANDIDATES[-1], padded)):
         scores = explanation_scores(texts, None, records, ["strap"])
         table.append({"generation_kwargs": kwargs, "text_score": text_score(scores), **scores})
-    assert table[1]["bleu1"] > table[0]["bleu1"] and table[1]["text_score"] > table[0]["text_score"]
-    assert table[1]["rougeL"] < table[0]["rougeL"]
+    assert table[1]["bleu1"] > table[0]["bleu1"] and table[1]["rougeL"] < table[0]["rougeL"]
+    assert table[1]["text_score"] < table[0]["text_score"]  # the padding's bigrams are nobody's
     assert best_decoding(table)["generation_kwargs"] == SELECTION_DECODING
+    # were its text score the higher, the fall in ROUGE-L would still rule it out
+    scored_higher = dict(table[1], text_score=table[0]["text_score"] + 1)
+    assert best_decoding([table[0], scored_higher])["generation_kwargs"] == SELECTION_DECODING
     scores = explanation_scores(better, None, records, ["strap"])
     table.append({"generation_kwargs": DECODING_CANDIDATES[-2], "text_score": text_score(scores), **scores})
     assert best_decoding(table)["generation_kwargs"] == DECODING_CANDIDATES[-2]

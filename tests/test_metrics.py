@@ -194,6 +194,17 @@ def test_degeneration_metrics_hand_computed(explanation):
     assert explanation.compute(predictions=preds, references=["x"] * 4, repeat_ngram_size=1)["repeat_rate"] == 0.5
 
 
+def test_phrase_precision_hand_computed(explanation):
+    refs = ["i love the strap", "the guitar is great"]
+    # generated bigrams: i-love x2, love-the x2, the-guitar x2 = 6; each written once in the pooled references
+    copies = explanation.compute(predictions=["i love the guitar"] * 2, references=refs)
+    assert copies["phrase_precision"] == pytest.approx(3 / 6)
+    # the references' own sentences, whichever pair they are given to: every bigram is people's, none overused
+    assert explanation.compute(predictions=refs[::-1], references=refs)["phrase_precision"] == 1.0
+    assert M.phrase_precision([["great"], []], [["great"]]) == 0.0  # no bigrams at all
+    assert M.phrase_precision([["a", "b", "c"]], [["x", "b", "c", "a", "b"]], n=3) == 0.0
+
+
 def test_length_ratio_is_what_the_brevity_penalty_reads(explanation):
     refs = ["the strap is very nice for the price", "these strings sound great"]  # 12 reference tokens
     full = explanation.compute(predictions=refs, references=refs)

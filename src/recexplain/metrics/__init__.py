@@ -14,7 +14,8 @@ _FUNCTIONS = {
     "ctr": ("auc_bootstrap", "auc_bootstrap_ci", "paired_bootstrap_ci", "percentile_ci", "gauc", "logloss"),
     "explanation": (
         "bleu", "rouge", "unique_sentence_ratio", "feature_matching_ratio", "detected_features",
-        "feature_coverage_ratio", "feature_diversity", "distinct_n", "loop_positions", "loops", "repeat_rate",
+        "feature_coverage_ratio", "feature_diversity", "distinct_n", "phrase_precision", "loop_positions", "loops",
+        "repeat_rate",
     ),
     "rating": ("rating_errors",),
 }

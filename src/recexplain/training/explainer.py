@@ -273,7 +273,7 @@ class ExplainerTrainingArguments(TrainingArguments):
     metric_for_best_model: Optional[str] = field(
         default="eval_text_score",
         metadata={"help": "checkpoint selection metric: eval_text_score (validation BLEU-1 and ROUGE-L of greedy "
-                          "explanations, discounted for loops and stock sentences; the loss need not follow text "
+                          "explanations, discounted for loops and stock phrases; the loss need not follow text "
                           "quality), eval_loss, eval_bleu1, ..."},
     )
     greater_is_better: Optional[bool] = field(
@@ -315,7 +315,7 @@ class ExplainerTrainer(Trainer):
     `args.selection_decoding`: by default with loops blocked) and scores them.
 
     Adds `{prefix}_bleu1, _rougeL, _usr, _repeat_rate, ...` (the explanation metrics) and `{prefix}_text_score`
-    (`explainer_evaluation.text_score`: BLEU-1 and ROUGE-L, discounted for loops and stock sentences) to the
+    (`explainer_evaluation.text_score`: BLEU-1 and ROUGE-L, discounted for loops and stock phrases) to the
     evaluation metrics, so that checkpoint selection and early stopping can use the text a user would read rather
     than the loss.
     """

@@ -1,7 +1,7 @@
 """Explanation-quality metrics (PETER conventions) as a local `evaluate` module.
 
 Text quality: BLEU-1/4 (sacrebleu), ROUGE-1/2/L F (rouge-score), USR.
-Degeneration: distinct-1/2 (Li et al., NAACL 2016) and the repeat rate.
+Degeneration: distinct-1/2 (Li et al., NAACL 2016), the repeat rate and the phrase precision.
 Feature-level (Li et al., PETER, ACL 2021): FMR, FCR, DIV.
 Self-contained so that the folder works on its own with `evaluate.load(path)`.
 """
@@ -28,6 +28,13 @@ strings that are already tokenized); no lowercasing or re-tokenization.
   explanations divided by the number of unigrams / bigrams (corpus level,
   Li et al., NAACL 2016), fractions (0-1): low when every explanation reuses
   the same words.
+- `phrase_precision`: share of all generated bigrams that occur among the
+  references of all samples pooled, each counted at most as often as it
+  occurs there (clipped, as BLEU's precision, but not paired with one
+  sample), a fraction (0-1; 1 for the references themselves): low for stock
+  phrases used more often than people use them ("and i would recommend it"
+  closing every explanation) and for word salad (bigrams nobody wrote), both
+  of which distinct-n, BLEU-1 and ROUGE-L can miss.
 - `repeat_rate`: share of generated explanations that loop, a fraction: some
   n-gram shorter than `repeat_ngram_size` (default 3) is immediately followed by
   itself ("a a", "the love the love"), or some `repeat_ngram_size`-gram occurs
@@ -61,7 +68,8 @@ Args:
     Pass `features`/`feature_vocab`/`repeat_ngram_size` to `compute` (not to `add_batch`).
 Returns:
     `dict`: `bleu1`, `bleu4`, `rouge1`, `rouge2`, `rougeL` (percentages),
-    `usr`, `distinct1`, `distinct2`, `repeat_rate`, `empty_rate` (fractions), `usn` (count), `avg_length`,
+    `usr`, `distinct1`, `distinct2`, `phrase_precision`, `repeat_rate`, `empty_rate` (fractions), `usn` (count),
+    `avg_length`,
     `length_ratio`,
     and when requested `fmr`, `fcr` (fractions), `div`.
 Examples:
@@ -119,8 +127,20 @@ def unique_sentence_ratio(predictions: list) -> tuple:
 
 def distinct_n(predictions: list, n: int) -> float:
     """Corpus distinct-n: distinct n-grams / all n-grams over the predictions (0 when there are none)."""
-    grams = [tuple(p[i : i + n]) for p in predictions for i in range(len(p) - n + 1)]
+    grams = [g for p in predictions for g in _ngrams(p, n)]
     return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def _ngrams(tokens: list, n: int) -> list:
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+
+
+def phrase_precision(predictions: list, references: list, n: int = 2) -> float:
+    """Clipped n-gram precision of all predictions against all references pooled (0 when there are no n-grams)."""
+    generated = Counter(g for p in predictions for g in _ngrams(p, n))
+    written = Counter(g for r in references for g in _ngrams(r, n))
+    total = sum(generated.values())
+    return sum(min(count, written[g]) for g, count in generated.items()) / total if total else 0.0
 
 
 def loop_positions(tokens: list, n: int = 3) -> set:
@@ -215,6 +235,7 @@ class Explanation(evaluate.Metric):
         out = {"bleu1": bleu(preds, refs, 1), "bleu4": bleu(preds, refs, 4), **rouge(preds, refs)}
         out["usr"], out["usn"] = unique_sentence_ratio(preds)
         out["distinct1"], out["distinct2"] = distinct_n(preds, 1), distinct_n(preds, 2)
+        out["phrase_precision"] = phrase_precision(preds, refs)
         out["repeat_rate"] = repeat_rate(preds, repeat_ngram_size)
         out["empty_rate"] = sum(not p for p in preds) / len(preds)
         generated = sum(map(len, preds))
