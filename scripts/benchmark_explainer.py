@@ -7,7 +7,8 @@
     python scripts/benchmark_explainer.py config.yaml                          # the same arguments as YAML keys
     python scripts/benchmark_explainer.py --merge s0.json,s1.json,s2.json --output all.json  # runs side by side
 
-Reports `rmse, mae, bleu1, bleu4, rouge1, rouge2, rougeL, usr, distinct1, distinct2, repeat_rate, div, fcr, fmr`
+Reports `rmse, mae, bleu1, bleu4, rouge1, rouge2, rougeL, usr, distinct1, distinct2, phrase_precision, repeat_rate, div,
+fcr, fmr`
 on the test split (mean, std and per-seed values over `--seeds`) for
 `peter` (user + item prefix, PETER's plain greedy decoding), `peter/chosen_decoding` (the same model with the
 decoding `choose_decoding` picks on the validation split, the one `train_explainer.py` saves as the default),
@@ -56,8 +57,8 @@ from recexplain.training.explainer_evaluation import (
 
 logger = logging.getLogger("benchmark_explainer")
 METRICS = ("rmse", "mae", "bleu1", "bleu4", "rouge1", "rouge2", "rougeL", "usr", "distinct1", "distinct2",
-           "repeat_rate", "div", "fcr", "fmr")
-FRACTIONS = ("rmse", "mae", "usr", "distinct1", "distinct2", "repeat_rate", "div", "fcr", "fmr")
+           "phrase_precision", "repeat_rate", "div", "fcr", "fmr")
+FRACTIONS = ("rmse", "mae", "usr", "distinct1", "distinct2", "phrase_precision", "repeat_rate", "div", "fcr", "fmr")
 # The original PETER code (github lileipisces/PETER, its defaults, epoch 9 = its best validation loss) trained on this
 # benchmark's split of the Musical Instruments reviews and scored with this package's metric modules (issue 10).
 ORIGINAL_PETER_DATA = "reviews_Musical_Instruments_5.json.gz"
@@ -133,7 +134,8 @@ def train_and_score(bench, model_args, splits, tokenizer, tokenized, work_dir, s
     features = training_features(splits)
     chosen, table = choose_decoding(trainer.model, tokenizer, splits["validation"].to_list(), features, max_new_tokens)
     greedy = next(row for row in table if row["generation_kwargs"] == PLAIN_GREEDY)  # validation, plain greedy
-    validation = {f"validation_greedy_{k}": greedy[k] for k in ("text_score", "bleu1", "rougeL", "repeat_rate")}
+    validation = {f"validation_greedy_{k}": greedy[k]
+                  for k in ("text_score", "bleu1", "rougeL", "phrase_precision", "repeat_rate")}
     decodings = {name: {}, f"{name}/chosen_decoding": chosen}
     if bench.no_repeat_ngram_size:
         n = bench.no_repeat_ngram_size

@@ -19,7 +19,8 @@ CTR_FOLDERS = {"srp4ctr-ctr": "srp4ctr", "din": "din", "din-qformer": "din_qform
 EXPLAINER_FOLDER, MI_ESTIMATOR_FOLDER, MMI_FOLDER = "explainer", "mi-estimator", "explainer-mmi"
 EXPLAINER_FOLDERS = (EXPLAINER_FOLDER, MMI_FOLDER)  # before and after MMI
 EXPLANATION_KEYS = ("rating_alignment_spearman", "rating_alignment_acc", "constant_sentence_acc",
-                    "mi_rating_normalized", "h_rating", "fmr", "bleu1", "rougeL", "usr", "distinct2", "repeat_rate",
+                    "mi_rating_normalized", "h_rating", "fmr", "bleu1", "rougeL", "usr", "distinct2", "phrase_precision",
+                    "repeat_rate",
                     "rmse")
 JUDGE_KEYS = ("accuracy", "macro_f1", "balanced_accuracy")  # each next to the majority-rating baseline
 
@@ -138,7 +139,8 @@ rating of the generated explanation (0 when either is constant, e.g. one sentenc
 `constant_sentence_acc`, what a single constant sentence can score on it. `mi_rating_normalized` = I(R; E) / H(R) by
 fresh MINE estimators on the generated text. `h_rating`: entropy (nats) of the rounded predicted ratings; when it is
 0, every prediction rounds to the same star and the alignment is measured against a single rating. BLEU/ROUGE in %;
-`distinct2` and `repeat_rate` show degenerate text (few distinct bigrams; loops: a 3-gram twice, a word twice in a row).
+`distinct2`, `phrase_precision` and `repeat_rate` show degenerate text (few distinct bigrams; bigrams people did not
+write, or wrote less often: stock phrases, word salad; loops: a 3-gram twice, a word twice in a row).
 
 {_explanation_table(expl['models'])}
 

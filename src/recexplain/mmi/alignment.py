@@ -32,7 +32,8 @@ from recexplain.training.explainer_evaluation import explanation_scores
 
 METRIC_KEYS = ("rating_alignment_spearman", "rating_alignment_acc", "constant_sentence_acc", "mi_rating_normalized",
                "fmr", "bleu1", "rougeL", "usr", "distinct2", "repeat_rate", "rmse",
-               "rating_alignment_acc_3class", "bleu4", "distinct1", "empty_rate", "mae", "avg_length", "length_ratio")
+               "rating_alignment_acc_3class", "bleu4", "distinct1", "empty_rate", "mae", "avg_length", "length_ratio",
+               "phrase_precision")
 
 
 def alignment_scores(judge: RatingJudge, texts: Sequence[str], predicted_ratings) -> Dict[str, float]:

@@ -35,7 +35,7 @@ REWARD_TARGETS = {  # reward type -> validation signal that the run's best polic
     "feature": lambda record, eps: record["fmr"],
     "joint": lambda record, eps: (1 - eps) * record["rating_alignment_spearman"] + eps * record["fmr"],
 }
-TEXT_KEYS = ("bleu1", "rougeL", "usr", "distinct2", "repeat_rate", "fmr")
+TEXT_KEYS = ("bleu1", "rougeL", "usr", "distinct2", "phrase_precision", "repeat_rate", "fmr")
 GUARDED_TEXT_KEYS = ("text_score", "bleu1", "rougeL", "usr")  # keep-best: none may fall beyond the tolerance
 
 
