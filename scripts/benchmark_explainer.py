@@ -9,7 +9,8 @@
 
 Reports `rmse, mae, bleu1, bleu4, rouge1, rouge2, rougeL, usr, distinct1, distinct2, phrase_precision, repeat_rate, div,
 fcr, fmr`
-on the test split (mean, std and per-seed values over `--seeds`) for
+on the test split (mean, std and per-seed values over `--seeds`; each seed also keeps its `validation_history`, the
+validation metrics of every epoch) for
 `peter` (user + item prefix, PETER's plain greedy decoding), `peter/chosen_decoding` (the same model with the
 decoding `choose_decoding` picks on the validation split, the one `train_explainer.py` saves as the default),
 `peter_plus` (+ the test record's feature as input), `item_retrieval` (per
@@ -146,6 +147,7 @@ def train_and_score(bench, model_args, splits, tokenizer, tokenized, work_dir, s
         scores = explanation_scores(texts, ratings, test, features)
         scores.update(**validation, train_seconds=round(seconds, 1),
                       best_eval_text_score=trainer.state.best_metric, epochs_run=trainer.state.epoch,
+                      validation_history=[e for e in trainer.state.log_history if "eval_text_score" in e],
                       **{f"decoding_{k}": v for k, v in {**PLAIN_GREEDY, **generation_kwargs}.items()})
         rows[row] = scores, texts
     return rows

@@ -144,7 +144,7 @@ class TestRecExplainerForValueModeling(TestRecExplainerModel):
 def test_config_round_trip_and_presets(tmp_path):
     config = tiny_config(visible_prefix_slots="peter_plus", loss_weights={"rating": 0.5})
     assert config.visible_prefix_slots == ["user", "item", "feature"]
-    assert config.loss_weights == {"text": 1.0, "rating": 0.5, "context": 1.0, "unlikelihood": 3.0}
+    assert config.loss_weights == {"text": 1.0, "rating": 0.5, "context": 1.0, "unlikelihood": 6.0}
     saved_before_unlikelihood = {**config.to_dict(), "loss_weights": {"text": 1.0, "rating": 0.5, "context": 1.0}}
     assert RecExplainerConfig.from_dict(saved_before_unlikelihood).loss_weights == config.loss_weights
     assert config.prefix_length == 4 and config.prefix_slots == ("user", "item", "rating", "feature")
@@ -278,7 +278,7 @@ def test_past_key_values_is_the_deprecated_name_of_cache():
 
 
 def test_text_loss_is_shifted_cross_entropy():
-    model = make_model()
+    model = make_model(tiny_config(eos_loss_weight=1.0))  # PETER's plain cross entropy (the default weighs <eos>)
     ids, mask = left_pad([SEQ_A])
     labels = labels_for(ids, mask)
     out = model(ids, attention_mask=mask, labels=labels)
@@ -295,17 +295,17 @@ def test_eos_loss_weight_weights_the_end_targets_of_the_text_loss(tmp_path):
     saved and loaded with the config; w = 1 is the plain cross entropy."""
     ids, mask = left_pad([SEQ_A, SEQ_B])
     labels = labels_for(ids, mask)
-    plain = make_model()(ids, attention_mask=mask, labels=labels)
-    model = make_model(tiny_config(eos_loss_weight=0.25))
+    plain = make_model(tiny_config(eos_loss_weight=1.0))(ids, attention_mask=mask, labels=labels)
+    model = make_model(tiny_config(eos_loss_weight=0.5))
     weighted = model(ids, attention_mask=mask, labels=labels)
     targets = labels[:, 1:]
     keep = targets != -100
     token_losses = -plain.logits[:, :-1].log_softmax(-1)[keep].gather(1, targets[keep, None]).squeeze(1)
-    weights = torch.where(targets[keep] == EOS, 0.25, 1.0)
+    weights = torch.where(targets[keep] == EOS, 0.5, 1.0)
     torch.testing.assert_close(weighted.text_loss, (weights * token_losses).sum() / weights.sum())
     assert not torch.isclose(weighted.text_loss, plain.text_loss)
     model.save_pretrained(tmp_path)
-    assert RecExplainerForConditionalGeneration.from_pretrained(tmp_path).config.eos_loss_weight == 0.25
+    assert RecExplainerForConditionalGeneration.from_pretrained(tmp_path).config.eos_loss_weight == 0.5
 
 
 def test_saved_generation_config_keeps_the_special_tokens(tmp_path):

@@ -20,7 +20,7 @@ POSITION_EMBEDDING_TYPES = ("learned", "sinusoidal")
 LOSS_NAMES = ("text", "rating", "context", "unlikelihood")
 # PETER's weights for its three losses; the unlikelihood weight was chosen on the validation split
 # (docs/explainer_data.md, ablation): it cut plain greedy loops from 28% to 7% at PETER's size.
-DEFAULT_LOSS_WEIGHTS = {"text": 1.0, "rating": 0.1, "context": 1.0, "unlikelihood": 3.0}
+DEFAULT_LOSS_WEIGHTS = {"text": 1.0, "rating": 0.1, "context": 1.0, "unlikelihood": 6.0}
 
 
 class RecExplainerConfig(PreTrainedConfig):
@@ -58,12 +58,12 @@ class RecExplainerConfig(PreTrainedConfig):
         rating_head_hidden_size (`int`, *optional*): hidden width of the rating MLP (defaults to `hidden_size`).
         min_rating (`float`), max_rating (`float`): the rating range; `predict_rating` clips to it.
         loss_weights (`dict[str, float]`): weights of the `"text"`, `"rating"`, `"context"` and
-            `"unlikelihood"` losses (`DEFAULT_LOSS_WEIGHTS`: PETER's 1.0, 0.1, 1.0, and 3.0; PETER has no
-            unlikelihood term). The unlikelihood term is token-level unlikelihood training (Welleck et al., 2019):
+            `"unlikelihood"` losses (`DEFAULT_LOSS_WEIGHTS`: PETER's 1.0, 0.1, 1.0, and 6.0; PETER has no
+            unlikelihood term; 6 with `eos_loss_weight` 0.25 won on validation, docs/explainer_data.md). The unlikelihood term is token-level unlikelihood training (Welleck et al., 2019):
             each step's probability of the words already in the explanation is pushed down, against greedy loops.
         eos_loss_weight (`float`): weight of the `<eos>` targets in the text loss (a class weight of the cross
-            entropy, which is then averaged over the summed weights; 1.0: plain cross entropy, as PETER). Below 1
-            the model learns a lower probability of stopping, so greedy explanations get longer.
+            entropy, which is then averaged over the summed weights; 1.0: plain cross entropy, as PETER; default
+            0.25). Below 1 the model learns a lower probability of stopping, so greedy explanations get longer.
         lm_head_bias (`bool`): give the next-word head a bias (PETER's `hidden2token` has one: a learned unigram
             log-prior shared by the next-word and context heads); `"peter"` backbone only.
         tie_word_embeddings (`bool`, *optional*): tie the next-word head to the word embeddings. Defaults to `False`
@@ -103,7 +103,7 @@ class RecExplainerConfig(PreTrainedConfig):
     min_rating: float = 1.0
     max_rating: float = 5.0
     loss_weights: dict[str, float] | None = None
-    eos_loss_weight: float = 1.0
+    eos_loss_weight: float = 0.25
     lm_head_bias: bool = False
     tie_word_embeddings: bool | None = None
     backbone: str = "peter"
