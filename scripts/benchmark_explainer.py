@@ -17,7 +17,8 @@ decoding `choose_decoding` picks on the validation split, the one `train_explain
 test pair, the training explanation of the same item closest in TF-IDF to the user's own training
 explanations), `mean_rating` (the training mean) and `bias_rating` (mean + user and item biases).
 Both models train with `transformers.Trainer`, keeping the checkpoint with the best validation text score (BLEU-1 and
-ROUGE-L of greedy validation explanations, discounted for loops and stock phrases: `text_score`) and stopping after `--early_stopping_patience` epochs without
+ROUGE-L of greedy validation explanations, discounted for loops and stock phrases: `text_score`) and stopping after
+`--early_stopping_patience` epochs without
 a better one; `--lm_pretraining_epochs 0,N` adds `MODEL/lm_pretrained` rows: the same model first pre-trained as a
 language model on every sentence of the training reviews. `--quick` uses a small model and few epochs so that it
 finishes in minutes on 2 CPU cores.

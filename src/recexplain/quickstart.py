@@ -19,8 +19,8 @@ CTR_FOLDERS = {"srp4ctr-ctr": "srp4ctr", "din": "din", "din-qformer": "din_qform
 EXPLAINER_FOLDER, MI_ESTIMATOR_FOLDER, MMI_FOLDER = "explainer", "mi-estimator", "explainer-mmi"
 EXPLAINER_FOLDERS = (EXPLAINER_FOLDER, MMI_FOLDER)  # before and after MMI
 EXPLANATION_KEYS = ("rating_alignment_spearman", "rating_alignment_acc", "constant_sentence_acc",
-                    "mi_rating_normalized", "h_rating", "fmr", "bleu1", "rougeL", "usr", "distinct2", "phrase_precision",
-                    "repeat_rate",
+                    "mi_rating_normalized", "h_rating", "fmr", "bleu1", "rougeL", "usr", "distinct2",
+                    "phrase_precision", "repeat_rate",
                     "rmse")
 JUDGE_KEYS = ("accuracy", "macro_f1", "balanced_accuracy")  # each next to the majority-rating baseline
 

@@ -87,6 +87,9 @@ def text_score(scores: Dict[str, float]) -> float:
     return (scores["bleu1"] + scores["rougeL"]) / 2 * (1.0 - scores["repeat_rate"]) * phrasing
 
 
+TABLE_METRICS = ("bleu1", "rougeL", "usr", "distinct2", "phrase_precision", "repeat_rate")  # per decoding tried
+
+
 def choose_decoding(
     model, tokenizer, records: Sequence[Dict], feature_vocab: Sequence[str], max_new_tokens: int = EXPLANATION_TOKENS,
     candidates: Sequence[Dict] = DECODING_CANDIDATES,
@@ -99,7 +102,7 @@ def choose_decoding(
         texts, ratings = generate_explanations(model, tokenizer, records, max_new_tokens, **kwargs)
         scores = explanation_scores(texts, ratings, records, feature_vocab)
         table.append({"generation_kwargs": dict(kwargs), "text_score": text_score(scores),
-                      **{k: scores[k] for k in ("bleu1", "rougeL", "usr", "distinct2", "phrase_precision", "repeat_rate")}})
+                      **{k: scores[k] for k in TABLE_METRICS}})
     return best_decoding(table)["generation_kwargs"], table
 
 

@@ -19,7 +19,8 @@ LAYER_NORM_POSITIONS = ("pre", "post")
 POSITION_EMBEDDING_TYPES = ("learned", "sinusoidal")
 LOSS_NAMES = ("text", "rating", "context", "unlikelihood")
 # PETER's weights for its three losses; the unlikelihood weight was chosen on the validation split
-# (docs/explainer_data.md, ablation): it cut plain greedy loops from 28% to 7% at PETER's size.
+# (docs/explainer_data.md, ablation): 3 cut plain greedy loops from 28% to 7% at PETER's size; 6, with the `<eos>`
+# targets weighted 0.25, won under the phrase-aware text score (ninth session).
 DEFAULT_LOSS_WEIGHTS = {"text": 1.0, "rating": 0.1, "context": 1.0, "unlikelihood": 6.0}
 
 
@@ -59,7 +60,8 @@ class RecExplainerConfig(PreTrainedConfig):
         min_rating (`float`), max_rating (`float`): the rating range; `predict_rating` clips to it.
         loss_weights (`dict[str, float]`): weights of the `"text"`, `"rating"`, `"context"` and
             `"unlikelihood"` losses (`DEFAULT_LOSS_WEIGHTS`: PETER's 1.0, 0.1, 1.0, and 6.0; PETER has no
-            unlikelihood term; 6 with `eos_loss_weight` 0.25 won on validation, docs/explainer_data.md). The unlikelihood term is token-level unlikelihood training (Welleck et al., 2019):
+            unlikelihood term; 6 with `eos_loss_weight` 0.25 won on validation, docs/explainer_data.md). The
+            unlikelihood term is token-level unlikelihood training (Welleck et al., 2019):
             each step's probability of the words already in the explanation is pushed down, against greedy loops.
         eos_loss_weight (`float`): weight of the `<eos>` targets in the text loss (a class weight of the cross
             entropy, which is then averaged over the summed weights; 1.0: plain cross entropy, as PETER; default
