@@ -69,8 +69,7 @@ Args:
 Returns:
     `dict`: `bleu1`, `bleu4`, `rouge1`, `rouge2`, `rougeL` (percentages),
     `usr`, `distinct1`, `distinct2`, `phrase_precision`, `repeat_rate`, `empty_rate` (fractions), `usn` (count),
-    `avg_length`,
-    `length_ratio`,
+    `avg_length`, `length_ratio`,
     and when requested `fmr`, `fcr` (fractions), `div`.
 Examples:
     >>> m = recexplain.metrics.load("explanation")
